@@ -1,0 +1,50 @@
+/**
+ * The one error type the service raises on purpose. It carries its HTTP status and a stable,
+ * machine-readable code; the error middleware turns it into an RFC 9457 problem document.
+ */
+export type ErrorCode =
+  | 'invalid_request'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'not_found'
+  | 'unknown_sku'
+  | 'unknown_order'
+  | 'unsafe_disabled'
+  | 'sold_out'
+  | 'limit_exceeded'
+  | 'idempotency_key_reused'
+  | 'store_unavailable'
+  | 'internal_error';
+
+const TITLES: Record<ErrorCode, [status: number, title: string]> = {
+  invalid_request: [400, 'Invalid request'],
+  unsupported_media_type: [415, 'Unsupported media type'],
+  payload_too_large: [413, 'Payload too large'],
+  unauthorized: [401, 'Unauthorized'],
+  not_found: [404, 'Not found'],
+  unknown_sku: [404, 'Unknown SKU'],
+  unknown_order: [404, 'Unknown order'],
+  unsafe_disabled: [404, 'Unsafe endpoint disabled'],
+  sold_out: [409, 'Sold out'],
+  limit_exceeded: [409, 'Per-user limit exceeded'],
+  idempotency_key_reused: [422, 'Idempotency key reused'],
+  store_unavailable: [503, 'Store unavailable'],
+  internal_error: [500, 'Internal error'],
+};
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    /** extra members of the problem document, e.g. the validation issues or units remaining */
+    readonly extensions: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(detail);
+    this.name = 'AppError';
+    [this.status, this.title] = TITLES[code];
+  }
+}

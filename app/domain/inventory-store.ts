@@ -1,0 +1,76 @@
+import type { ProductInput, PurchaseMethod } from './types';
+
+/**
+ * What the domain needs from storage. The Redis implementation is app/redis/inventory-store.ts; the
+ * domain never sees a Redis client, a key name or a Lua reply.
+ */
+export type PurchaseOutcome =
+  | {
+      readonly kind: 'purchased' | 'replayed';
+      readonly orderRef: string;
+      readonly quantity: number;
+      readonly remaining: number;
+    }
+  | { readonly kind: 'unknown_sku' }
+  | { readonly kind: 'sold_out'; readonly remaining: number }
+  | { readonly kind: 'limit_exceeded'; readonly allowed: number }
+  | { readonly kind: 'idempotency_key_reused' };
+
+export interface StoredProduct {
+  readonly name: string;
+  readonly price: number;
+  readonly perUserLimit: number;
+  readonly initialStock: number;
+  readonly sold: number;
+  readonly stock: number;
+}
+
+export interface StoredOrder {
+  readonly orderRef: string;
+  readonly quantity: number;
+  readonly userId: string;
+  readonly method: string;
+  readonly idempotencyKey: string;
+}
+
+/** what a successful purchase stored under its Idempotency-Key */
+export interface IdempotentAnswer {
+  readonly orderRef: string;
+  readonly quantity: number;
+  readonly remaining: number;
+  /** `quantity|userId` of the request that created it: a retry must match */
+  readonly fingerprint: string;
+}
+
+export interface InventoryStore {
+  /** the atomic purchase: one round trip */
+  purchase(
+    sku: string,
+    quantity: number,
+    userId: string,
+    idempotencyKey: string,
+    method: PurchaseMethod,
+  ): Promise<PurchaseOutcome>;
+  /** waits until `replicas` replicas acknowledged this process's writes; returns how many did */
+  waitForReplicas(replicas: number, timeoutMs: number): Promise<number>;
+
+  resetStock(sku: string, amount: number): Promise<{ created: boolean }>;
+  putProduct(sku: string, input: ProductInput, onlyIfMissing: boolean): Promise<{ created: boolean }>;
+  getProduct(sku: string): Promise<StoredProduct | null>;
+  listSkus(): Promise<string[]>;
+  getOrder(sku: string, orderRef: string): Promise<StoredOrder | null>;
+
+  // The separate steps of the deliberately unsafe purchase: each one is its own round trip.
+  readStock(sku: string): Promise<number | null>;
+  readUnitsBought(sku: string, userId: string): Promise<number>;
+  readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null>;
+  writeStock(sku: string, stock: number): Promise<void>;
+  recordSale(
+    sku: string,
+    quantity: number,
+    userId: string,
+    idempotencyKey: string,
+    method: PurchaseMethod,
+  ): Promise<string>;
+  writeIdempotentAnswer(sku: string, key: string, answer: IdempotentAnswer): Promise<void>;
+}

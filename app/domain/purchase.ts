@@ -1,0 +1,137 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from './errors';
+import type { InventoryStore, PurchaseOutcome } from './inventory-store';
+import { formatOrderId } from './order-id';
+import type { Purchase, PurchaseMethod, PurchaseRequest } from './types';
+
+export interface PurchaseOptions {
+  /** WAIT for this many replicas before answering 200 (0: answer as soon as the primary has it) */
+  readonly waitReplicas: number;
+  readonly waitTimeoutMs: number;
+  /** pause between the unsafe endpoint's read and write, to widen the race window for the demo */
+  readonly unsafeDelayMs: number;
+}
+
+/** Turns a refusal into its AppError, or a success into the answer. */
+function toPurchase(req: PurchaseRequest, method: PurchaseMethod, outcome: PurchaseOutcome): Purchase {
+  switch (outcome.kind) {
+    case 'purchased':
+    case 'replayed':
+      return {
+        success: true,
+        method,
+        orderId: formatOrderId(req.sku, outcome.orderRef),
+        sku: req.sku,
+        quantity: outcome.quantity,
+        remaining: outcome.remaining,
+        replayed: outcome.kind === 'replayed',
+      };
+    case 'unknown_sku':
+      throw new AppError('unknown_sku', `no product with SKU ${req.sku}`);
+    case 'sold_out':
+      throw new AppError(
+        'sold_out',
+        outcome.remaining === 0
+          ? `${req.sku} is sold out`
+          : `only ${outcome.remaining} of ${req.sku} left, ${req.quantity} requested`,
+        { remaining: outcome.remaining },
+      );
+    case 'limit_exceeded':
+      throw new AppError('limit_exceeded', `this user may buy ${outcome.allowed} more of ${req.sku}`, {
+        allowed: outcome.allowed,
+      });
+    case 'idempotency_key_reused':
+      throw new AppError(
+        'idempotency_key_reused',
+        'this Idempotency-Key was already used for a purchase with another quantity or user',
+      );
+  }
+}
+
+const fingerprint = (req: PurchaseRequest): string => `${req.quantity}|${req.userId ?? ''}`;
+
+export class PurchaseService {
+  constructor(
+    private readonly store: InventoryStore,
+    private readonly options: PurchaseOptions,
+  ) {}
+
+  /** The atomic purchase: a single script does every check and write in one round trip. */
+  async purchaseSafe(req: PurchaseRequest): Promise<Purchase> {
+    const outcome = await this.store.purchase(
+      req.sku,
+      req.quantity,
+      req.userId ?? '',
+      req.idempotencyKey ?? '',
+      'safe',
+    );
+    const purchase = toPurchase(req, 'safe', outcome);
+    if (outcome.kind === 'purchased' && this.options.waitReplicas > 0) {
+      await this.awaitReplication();
+    }
+    return purchase;
+  }
+
+  /**
+   * The deliberately broken purchase: what a naive developer writes. Each step is its own round trip and
+   * nothing stops another request from reading the same stock between our read and our write, so under
+   * concurrency two buyers get the same unit and the write of one is lost (oversell, lost updates).
+   * Do not copy this.
+   */
+  async purchaseUnsafe(req: PurchaseRequest): Promise<Purchase> {
+    const { sku, quantity } = req;
+    const userId = req.userId ?? '';
+    const key = req.idempotencyKey ?? '';
+    if (key !== '') {
+      const earlier = await this.store.readIdempotentAnswer(sku, key);
+      if (earlier) {
+        if (earlier.fingerprint !== fingerprint(req))
+          return toPurchase(req, 'unsafe', { kind: 'idempotency_key_reused' });
+        return toPurchase(req, 'unsafe', { kind: 'replayed', ...earlier });
+      }
+    }
+    const stock = await this.store.readStock(sku);
+    if (stock === null) return toPurchase(req, 'unsafe', { kind: 'unknown_sku' });
+    if (stock < quantity) return toPurchase(req, 'unsafe', { kind: 'sold_out', remaining: stock });
+    if (userId !== '') {
+      const product = await this.store.getProduct(sku);
+      const limit = product?.perUserLimit ?? 0;
+      const bought = await this.store.readUnitsBought(sku, userId);
+      if (limit > 0 && bought + quantity > limit) {
+        return toPurchase(req, 'unsafe', { kind: 'limit_exceeded', allowed: limit - bought });
+      }
+    }
+    if (this.options.unsafeDelayMs > 0) await sleep(this.options.unsafeDelayMs);
+    const remaining = stock - quantity;
+    await this.store.writeStock(sku, remaining);
+    const orderRef = await this.store.recordSale(sku, quantity, userId, key, 'unsafe');
+    if (key !== '') {
+      await this.store.writeIdempotentAnswer(sku, key, {
+        orderRef,
+        quantity,
+        remaining,
+        fingerprint: fingerprint(req),
+      });
+    }
+    return toPurchase(req, 'unsafe', { kind: 'purchased', orderRef, quantity, remaining });
+  }
+
+  /**
+   * Replication is asynchronous: a failover can lose the last writes the primary acknowledged. With
+   * REDIS_WAIT_REPLICAS set, a purchase is answered 200 only once that many replicas hold it; if they do
+   * not confirm in time the order may or may not survive, so the client gets a 503 and retries with its
+   * Idempotency-Key, which returns this same order if it survived and sells anew if it did not.
+   */
+  private async awaitReplication(): Promise<void> {
+    const acknowledged = await this.store.waitForReplicas(
+      this.options.waitReplicas,
+      this.options.waitTimeoutMs,
+    );
+    if (acknowledged < this.options.waitReplicas) {
+      throw new AppError(
+        'store_unavailable',
+        `the order was not confirmed by ${this.options.waitReplicas} replica(s) in time; retry with the same Idempotency-Key`,
+      );
+    }
+  }
+}

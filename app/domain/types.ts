@@ -1,0 +1,53 @@
+export type PurchaseMethod = 'safe' | 'unsafe';
+
+export interface PurchaseRequest {
+  readonly sku: string;
+  readonly quantity: number;
+  /** absent for an anonymous buyer: no per-user limit applies */
+  readonly userId: string | undefined;
+  readonly idempotencyKey: string | undefined;
+}
+
+export interface Purchase {
+  readonly success: true;
+  readonly method: PurchaseMethod;
+  readonly orderId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly remaining: number;
+  /** true when this answers a retry of an earlier request with the same Idempotency-Key */
+  readonly replayed: boolean;
+}
+
+export interface StockLevel {
+  readonly sku: string;
+  readonly current_stock: number;
+  readonly initial_stock: number;
+  readonly sold: number;
+}
+
+export interface Product {
+  readonly sku: string;
+  readonly name: string;
+  readonly price: number;
+  readonly perUserLimit: number;
+  readonly stock: number;
+  readonly initialStock: number;
+  readonly sold: number;
+}
+
+export interface ProductInput {
+  readonly name: string;
+  readonly price: number;
+  readonly stock: number;
+  readonly perUserLimit: number;
+}
+
+export interface Order {
+  readonly orderId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly userId: string | null;
+  readonly method: PurchaseMethod;
+  readonly createdAt: string;
+}

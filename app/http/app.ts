@@ -1,0 +1,62 @@
+import express from 'express';
+import type { Express } from 'express';
+import helmet from 'helmet';
+import type { Config } from '../config';
+import type { Catalogue } from '../domain/catalogue';
+import type { PurchaseService } from '../domain/purchase';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { adminAuth } from './middleware/admin-auth';
+import { observeRequests } from './middleware/observe-requests';
+import { requireJsonBody } from './middleware/require-json';
+import { errorHandler, notFound } from './problem';
+import { catalogueRoutes } from './routes/catalogue-routes';
+import { operationsRoutes } from './routes/operations-routes';
+import type { Readiness } from './routes/operations-routes';
+import { purchaseRoutes } from './routes/purchase-routes';
+import { createValidators } from './validation';
+
+export interface AppDependencies {
+  readonly config: Config;
+  readonly purchases: PurchaseService;
+  readonly catalogue: Catalogue;
+  readonly readiness: Readiness;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** Purchase bodies are a few dozen bytes; anything near this is not a purchase. */
+const BODY_LIMIT = '4kb';
+
+/** Builds the Express app. No listening, no Redis connection: server.ts does that. */
+export function createApp(deps: AppDependencies): Express {
+  const { config, logger, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  // JSON API answers change with every purchase: computing an ETag per response is wasted work.
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(observeRequests(logger, metrics, { ...config, isDraining: () => deps.readiness.isDraining() }));
+  // helmet for a JSON API: no document is ever rendered, so the policy forbids everything.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      },
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+
+  const validators = createValidators(config);
+  app.use(operationsRoutes(deps.readiness, metrics));
+  app.use(purchaseRoutes(deps.purchases, validators, metrics, config));
+  app.use(catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken)));
+
+  app.use(notFound());
+  app.use(errorHandler(logger, metrics));
+  return app;
+}

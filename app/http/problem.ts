@@ -1,0 +1,83 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { AppError } from '../domain/errors';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { isStoreUnavailable } from '../redis/errors';
+
+/** How long a client should wait before retrying after a 503: Redis reconnects within a second. */
+const RETRY_AFTER_SECONDS = 1;
+
+/** RFC 9457 problem document; `code` is the stable, machine-readable part. */
+export function sendProblem(res: Response, error: AppError): void {
+  if (error.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+  if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="flash-sale admin"');
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .json({
+      type: `urn:flash-sale:problem:${error.code}`,
+      title: error.title,
+      status: error.status,
+      detail: error.detail,
+      code: error.code,
+      ...error.extensions,
+    });
+}
+
+/** body-parser's errors carry a `type`; they are the client's fault and safe to describe */
+function fromBodyParser(error: unknown): AppError | undefined {
+  if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new AppError('invalid_request', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new AppError('payload_too_large', 'the request body is too large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported_media_type', 'the request body must be JSON in UTF-8');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new AppError('invalid_request', 'the request body could not be read');
+    default:
+      return undefined;
+  }
+}
+
+export function notFound(): RequestHandler {
+  return (req, res) => {
+    sendProblem(res, new AppError('not_found', `no route for ${req.method} ${req.path}`));
+  };
+}
+
+/** The one place an error becomes a response. A stack trace never reaches a client. */
+export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (error instanceof AppError) {
+      sendProblem(res, error);
+      return;
+    }
+    const clientError = fromBodyParser(error);
+    if (clientError) {
+      sendProblem(res, clientError);
+      return;
+    }
+    if (isStoreUnavailable(error)) {
+      // The outage itself is logged once by the Redis client; per request it is only counted.
+      metrics.redisError('unavailable');
+      logger.debug({ err: error, route: req.path }, 'redis unavailable');
+      sendProblem(
+        res,
+        new AppError('store_unavailable', 'the inventory store is unreachable; retry shortly'),
+      );
+      return;
+    }
+    if (error instanceof Error && error.name === 'ReplyError') metrics.redisError('reply');
+    logger.error({ err: error, method: req.method, route: req.path }, 'unhandled error');
+    sendProblem(res, new AppError('internal_error', 'something went wrong on our side'));
+  };
+}

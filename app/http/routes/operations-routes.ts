@@ -1,0 +1,42 @@
+import { Router } from 'express';
+import type { Metrics } from '../../observability/metrics';
+
+export interface Readiness {
+  /** scripts loaded and the default SKU seeded */
+  isReady(): boolean;
+  isDraining(): boolean;
+  /** resolves when Redis answers a PING, rejects (fast) when it does not */
+  ping(): Promise<unknown>;
+}
+
+/** Health for the load balancer and the process supervisor, metrics for Prometheus. */
+export function operationsRoutes(readiness: Readiness, metrics: Metrics): Router {
+  const router = Router();
+
+  router.get('/health/live', (_req, res) => {
+    res.json({ status: 'live' });
+  });
+
+  router.get('/health', async (_req, res) => {
+    if (readiness.isDraining()) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
+    if (!readiness.isReady()) {
+      res.status(503).json({ status: 'starting' });
+      return;
+    }
+    try {
+      await readiness.ping();
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'store_unavailable' });
+    }
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  return router;
+}

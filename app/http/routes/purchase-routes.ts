@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import type { Request, Response } from 'express';
+import { AppError } from '../../domain/errors';
+import type { PurchaseService } from '../../domain/purchase';
+import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
+import type { Metrics } from '../../observability/metrics';
+import { isStoreUnavailable } from '../../redis/errors';
+import type { Validators } from '../validation';
+
+export interface PurchaseRouteOptions {
+  readonly unsafeEndpoint: boolean;
+}
+
+function outcomeOf(error: unknown): string {
+  if (error instanceof AppError) return error.code;
+  return isStoreUnavailable(error) ? 'store_unavailable' : 'error';
+}
+
+export function purchaseRoutes(
+  service: PurchaseService,
+  validators: Validators,
+  metrics: Metrics,
+  options: PurchaseRouteOptions,
+): Router {
+  const router = Router();
+
+  const handle =
+    (method: PurchaseMethod, buy: (req: PurchaseRequest) => Promise<Purchase>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      let purchase: Purchase;
+      try {
+        purchase = await buy(validators.purchase(req));
+      } catch (error) {
+        metrics.purchase(method, outcomeOf(error));
+        throw error;
+      }
+      metrics.purchase(method, purchase.replayed ? 'replayed' : 'ok');
+      // A replay answers exactly what the first request was answered; the header tells them apart.
+      if (purchase.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.json({
+        success: purchase.success,
+        method: purchase.method,
+        orderId: purchase.orderId,
+        sku: purchase.sku,
+        quantity: purchase.quantity,
+        remaining: purchase.remaining,
+      });
+    };
+
+  router.post(
+    '/purchase/safe',
+    handle('safe', (req) => service.purchaseSafe(req)),
+  );
+
+  router.post(
+    '/purchase/unsafe',
+    options.unsafeEndpoint
+      ? handle('unsafe', (req) => service.purchaseUnsafe(req))
+      : () => {
+          throw new AppError('unsafe_disabled', 'the unsafe endpoint is disabled here (UNSAFE_ENDPOINT=off)');
+        },
+  );
+
+  return router;
+}

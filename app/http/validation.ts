@@ -1,0 +1,76 @@
+import type { Request } from 'express';
+import { z } from 'zod';
+import { SKU_REGEX } from '../config';
+import { AppError } from '../domain/errors';
+import type { ProductInput, PurchaseRequest } from '../domain/types';
+
+/**
+ * Request schemas, built once when the app is created (never per request). Objects are strict: an unknown
+ * member, `__proto__` included, is a 400 rather than silently ignored.
+ */
+export const skuSchema = z.string().regex(SKU_REGEX, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+const printable = z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters');
+const count = (max: number) => z.coerce.number().int('must be an integer').min(0).max(max);
+
+export interface Validators {
+  purchase(req: Request): PurchaseRequest;
+  skuQuery(req: Request): string;
+  resetQuery(req: Request): { sku: string; amount: number };
+  skuParam(value: unknown): string;
+  product(body: unknown): ProductInput;
+}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const errors = parsed.error.issues.map((issue) => ({
+    location: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  throw new AppError('invalid_request', errors.map((e) => `${e.location}: ${e.message}`).join('; '), {
+    errors,
+  });
+}
+
+export function createValidators(options: {
+  defaultSku: string;
+  defaultStock: number;
+  maxQuantity: number;
+}): Validators {
+  const purchaseBody = z
+    .strictObject({
+      sku: skuSchema.optional(),
+      quantity: z.number().int('must be an integer').min(1).max(options.maxQuantity).optional(),
+      userId: printable.optional(),
+    })
+    .optional();
+  const idempotencyKey = printable.optional();
+  const skuQuery = z.strictObject({ sku: skuSchema.default(options.defaultSku) });
+  const resetQuery = z.strictObject({
+    sku: skuSchema.default(options.defaultSku),
+    amount: count(1_000_000_000).default(options.defaultStock),
+  });
+  const product = z.strictObject({
+    name: z.string().trim().min(1).max(200),
+    price: z.number().min(0).max(1_000_000_000),
+    stock: z.number().int('must be an integer').min(0).max(1_000_000_000),
+    perUserLimit: z.number().int('must be an integer').min(0).max(1_000_000_000).default(0),
+  });
+
+  return {
+    purchase(req) {
+      const body = check(purchaseBody, req.body, 'body');
+      const key = check(idempotencyKey, req.get('idempotency-key'), 'header.Idempotency-Key');
+      return {
+        sku: body?.sku ?? options.defaultSku,
+        quantity: body?.quantity ?? 1,
+        userId: body?.userId,
+        idempotencyKey: key,
+      };
+    },
+    skuQuery: (req) => check(skuQuery, req.query, 'query').sku,
+    resetQuery: (req) => check(resetQuery, req.query, 'query'),
+    skuParam: (value) => check(skuSchema, value, 'path.sku'),
+    product: (body) => check(product, body, 'body'),
+  };
+}

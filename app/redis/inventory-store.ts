@@ -1,0 +1,216 @@
+import type {
+  IdempotentAnswer,
+  InventoryStore,
+  PurchaseOutcome,
+  StoredOrder,
+  StoredProduct,
+} from '../domain/inventory-store';
+import type { ProductInput, PurchaseMethod } from '../domain/types';
+import { catalogueKey, skuKeys } from './keys';
+import type { PurchaseReply, RedisClient } from './scripts';
+
+/** Codes returned by purchase-5.lua; see the script's header. */
+export const PurchaseCode = {
+  Purchased: 1,
+  Replayed: 2,
+  UnknownSku: -1,
+  SoldOut: -2,
+  LimitExceeded: -3,
+  IdempotencyKeyReused: -4,
+} as const;
+
+/** Refuses a reply of the wrong shape before domain code sees it (a script/loader mismatch is a bug). */
+function checkPurchaseReply(reply: unknown): PurchaseReply {
+  if (
+    Array.isArray(reply) &&
+    reply.length === 4 &&
+    typeof reply[0] === 'number' &&
+    (typeof reply[1] === 'string' || Buffer.isBuffer(reply[1])) &&
+    typeof reply[2] === 'number' &&
+    typeof reply[3] === 'number'
+  ) {
+    return [reply[0], String(reply[1]), reply[2], reply[3]];
+  }
+  throw new Error(`purchase script returned an unexpected reply: ${JSON.stringify(reply)}`);
+}
+
+export function toPurchaseOutcome(reply: unknown): PurchaseOutcome {
+  const [code, orderRef, quantity, remaining] = checkPurchaseReply(reply);
+  switch (code) {
+    case PurchaseCode.Purchased:
+      return { kind: 'purchased', orderRef, quantity, remaining };
+    case PurchaseCode.Replayed:
+      return { kind: 'replayed', orderRef, quantity, remaining };
+    case PurchaseCode.UnknownSku:
+      return { kind: 'unknown_sku' };
+    case PurchaseCode.SoldOut:
+      return { kind: 'sold_out', remaining };
+    case PurchaseCode.LimitExceeded:
+      return { kind: 'limit_exceeded', allowed: Math.max(0, remaining) };
+    case PurchaseCode.IdempotencyKeyReused:
+      return { kind: 'idempotency_key_reused' };
+    default:
+      throw new Error(`purchase script returned an unknown code ${code}`);
+  }
+}
+
+/** `orderRef|quantity|remaining|fingerprint`, the same encoding purchase-5.lua writes and reads */
+function encodeAnswer(answer: IdempotentAnswer): string {
+  return `${answer.orderRef}|${answer.quantity}|${answer.remaining}|${answer.fingerprint}`;
+}
+
+function decodeAnswer(stored: string): IdempotentAnswer {
+  const [orderRef = '', quantity = '0', remaining = '0', ...fingerprint] = stored.split('|');
+  return {
+    orderRef,
+    quantity: Number(quantity),
+    remaining: Number(remaining),
+    fingerprint: fingerprint.join('|'),
+  };
+}
+
+const toInt = (value: string | undefined): number => (value === undefined ? 0 : Number.parseInt(value, 10));
+
+export class RedisInventoryStore implements InventoryStore {
+  constructor(private readonly redis: RedisClient) {}
+
+  async purchase(
+    sku: string,
+    quantity: number,
+    userId: string,
+    idempotencyKey: string,
+    method: PurchaseMethod,
+  ): Promise<PurchaseOutcome> {
+    const k = skuKeys(sku);
+    const reply = await this.redis.purchase(
+      k.stock,
+      k.product,
+      k.buyers,
+      k.orders,
+      k.idempotency,
+      quantity,
+      userId,
+      idempotencyKey,
+      method,
+    );
+    return toPurchaseOutcome(reply);
+  }
+
+  async waitForReplicas(replicas: number, timeoutMs: number): Promise<number> {
+    return this.redis.wait(replicas, timeoutMs);
+  }
+
+  async resetStock(sku: string, amount: number): Promise<{ created: boolean }> {
+    const k = skuKeys(sku);
+    const created = await this.redis.resetStock(
+      k.stock,
+      k.product,
+      k.buyers,
+      k.orders,
+      k.idempotency,
+      amount,
+      sku,
+    );
+    if (created === 1) await this.redis.sadd(catalogueKey, sku);
+    return { created: created === 1 };
+  }
+
+  async putProduct(sku: string, input: ProductInput, onlyIfMissing: boolean): Promise<{ created: boolean }> {
+    const k = skuKeys(sku);
+    const created = await this.redis.putProduct(
+      k.stock,
+      k.product,
+      input.name,
+      String(input.price),
+      input.stock,
+      input.perUserLimit,
+      onlyIfMissing ? '1' : '0',
+    );
+    // The catalogue set lives in another slot, so it cannot join the script; adding is idempotent and
+    // done on every write, so a crash between the two heals on the next write.
+    await this.redis.sadd(catalogueKey, sku);
+    return { created: created === 1 };
+  }
+
+  async getProduct(sku: string): Promise<StoredProduct | null> {
+    const k = skuKeys(sku);
+    const [fields, stock] = await Promise.all([this.redis.hgetall(k.product), this.redis.get(k.stock)]);
+    if (stock === null) return null;
+    return {
+      name: fields.name ?? sku,
+      price: Number(fields.price ?? 0),
+      perUserLimit: toInt(fields.perUserLimit),
+      initialStock: toInt(fields.initial),
+      sold: toInt(fields.sold),
+      stock: toInt(stock),
+    };
+  }
+
+  async listSkus(): Promise<string[]> {
+    return (await this.redis.smembers(catalogueKey)).sort();
+  }
+
+  async getOrder(sku: string, orderRef: string): Promise<StoredOrder | null> {
+    const entries = await this.redis.xrange(skuKeys(sku).orders, orderRef, orderRef, 'COUNT', 1);
+    const entry = entries[0];
+    if (!entry) return null;
+    const [id, flat] = entry;
+    const fields = new Map<string, string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string);
+    return {
+      orderRef: id,
+      quantity: toInt(fields.get('q')),
+      userId: fields.get('u') ?? '',
+      method: fields.get('m') ?? 'safe',
+      idempotencyKey: fields.get('k') ?? '',
+    };
+  }
+
+  async readStock(sku: string): Promise<number | null> {
+    const stock = await this.redis.get(skuKeys(sku).stock);
+    return stock === null ? null : toInt(stock);
+  }
+
+  async readUnitsBought(sku: string, userId: string): Promise<number> {
+    return toInt((await this.redis.hget(skuKeys(sku).buyers, userId)) ?? undefined);
+  }
+
+  async readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null> {
+    const stored = await this.redis.hget(skuKeys(sku).idempotency, key);
+    return stored === null ? null : decodeAnswer(stored);
+  }
+
+  async writeStock(sku: string, stock: number): Promise<void> {
+    await this.redis.set(skuKeys(sku).stock, stock);
+  }
+
+  async recordSale(
+    sku: string,
+    quantity: number,
+    userId: string,
+    idempotencyKey: string,
+    method: PurchaseMethod,
+  ): Promise<string> {
+    const k = skuKeys(sku);
+    if (userId !== '') await this.redis.hincrby(k.buyers, userId, quantity);
+    await this.redis.hincrby(k.product, 'sold', quantity);
+    const id = await this.redis.xadd(
+      k.orders,
+      '*',
+      'q',
+      quantity,
+      'u',
+      userId,
+      'm',
+      method,
+      'k',
+      idempotencyKey,
+    );
+    if (id === null) throw new Error('XADD returned no id');
+    return id;
+  }
+
+  async writeIdempotentAnswer(sku: string, key: string, answer: IdempotentAnswer): Promise<void> {
+    await this.redis.hset(skuKeys(sku).idempotency, key, encodeAnswer(answer));
+  }
+}

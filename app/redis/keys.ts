@@ -1,0 +1,42 @@
+/**
+ * The one place that builds Redis key names.
+ *
+ * Every key of a SKU carries the SKU as its hash tag (`{sku}`), so that all of them live in one Redis
+ * Cluster slot and one Lua script may touch them together. Scripts never build key names: callers pass
+ * every key in KEYS, which is what lets the same scripts run on standalone, Sentinel and Cluster.
+ *
+ * The SKU alphabet (`[A-Za-z0-9._-]`) has no braces or colons, so a SKU can neither break out of its
+ * hash tag nor collide with another SKU's keys.
+ */
+const PREFIX = 'fs';
+
+export interface SkuKeys {
+  /** string: units left to sell */
+  readonly stock: string;
+  /** hash: name, price, initial (units stocked), sold (units in the order log), perUserLimit */
+  readonly product: string;
+  /** hash: userId -> units bought */
+  readonly buyers: string;
+  /** stream: one entry per order (fields q, u, m, k) */
+  readonly orders: string;
+  /**
+   * hash: Idempotency-Key -> stored answer. A hash rather than a key per record so that a reset clears
+   * every record atomically, inside the script, with the key passed in KEYS. It holds one field per
+   * successful purchase, so it is bounded by the stock.
+   */
+  readonly idempotency: string;
+}
+
+export function skuKeys(sku: string): SkuKeys {
+  const base = `${PREFIX}:{${sku}}`;
+  return {
+    stock: `${base}:stock`,
+    product: `${base}:product`,
+    buyers: `${base}:buyers`,
+    orders: `${base}:orders`,
+    idempotency: `${base}:idem`,
+  };
+}
+
+/** set of every SKU in the catalogue; outside any SKU's slot, so never touched by a script */
+export const catalogueKey = `${PREFIX}:products`;

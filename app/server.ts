@@ -1,0 +1,150 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from './config';
+import { Catalogue } from './domain/catalogue';
+import { PurchaseService } from './domain/purchase';
+import { createApp } from './http/app';
+import { createLogger, flushLogger } from './observability/logger';
+import type { Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { createRedisClient } from './redis/client';
+import { RedisInventoryStore } from './redis/inventory-store';
+import { defineScripts, loadScripts, readScripts } from './redis/scripts';
+import type { RedisClient } from './redis/scripts';
+
+export interface RunningService {
+  readonly port: number;
+  readonly server: Server;
+  readonly redis: RedisClient;
+  readonly logger: Logger;
+  /** resolves once Redis is connected, scripts are loaded and /health can turn 200 */
+  readonly ready: Promise<void>;
+  /** graceful shutdown: /health 503, drain, finish in-flight requests, close Redis */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+/**
+ * Starts one stateless instance: the HTTP listener at once (so /health/live answers while Redis is
+ * still unreachable), and Redis in the background; /health turns 200 when scripts are loaded.
+ */
+export async function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
+  const metrics = options.metrics ?? new Metrics();
+  const redis = createRedisClient(config.redis);
+  const scripts = readScripts();
+  defineScripts(redis, scripts);
+
+  const store = new RedisInventoryStore(redis);
+  const catalogue = new Catalogue(store);
+  const purchases = new PurchaseService(store, {
+    waitReplicas: config.redis.waitReplicas,
+    waitTimeoutMs: config.redis.waitTimeoutMs,
+    unsafeDelayMs: config.unsafeDelayMs,
+  });
+
+  let scriptsLoaded = false;
+  let draining = false;
+  let stopped = false;
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    resolveReady = resolve;
+  });
+
+  /** SCRIPT LOAD and the default SKU, on every (re)connection until it has worked once */
+  const prepare = async (): Promise<void> => {
+    if (scriptsLoaded || stopped) return;
+    try {
+      await loadScripts(redis, scripts);
+      await catalogue.ensureProduct(config.defaultSku, {
+        name: config.defaultSku,
+        price: 0,
+        stock: config.defaultStock,
+        perUserLimit: 0,
+      });
+      scriptsLoaded = true;
+      resolveReady();
+      logger.info({ scripts: scripts.map((s) => s.command) }, 'scripts loaded; ready');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not prepare Redis yet; retrying');
+      await sleep(500);
+      void prepare();
+    }
+  };
+
+  // Without an 'error' listener ioredis errors would crash the process; during an outage they repeat at
+  // every reconnection attempt, so they are logged once per outage, not once per attempt.
+  let outage = false;
+  redis.on('error', (error: Error) => {
+    if (!outage && !stopped) logger.warn({ err: error }, 'redis error');
+    outage = true;
+  });
+  redis.on('ready', () => {
+    if (outage) logger.info('redis reachable again');
+    outage = false;
+    void prepare();
+  });
+  redis.connect().catch(() => {
+    // the retry strategy keeps reconnecting; 'error' has logged it
+  });
+
+  const app = createApp({
+    config,
+    purchases,
+    catalogue,
+    logger,
+    metrics,
+    readiness: {
+      isReady: () => scriptsLoaded,
+      isDraining: () => draining,
+      ping: () => redis.ping(),
+    },
+  });
+
+  const server = createServer(app);
+  // An ALB keeps idle connections for 60 s: ours must outlive them, or it would see resets.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // A slow client cannot hold a connection and a request slot forever.
+  server.requestTimeout = 30_000;
+  server.listen(config.port);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, redisMode: config.redis.mode, unsafeEndpoint: config.unsafeEndpoint }, 'listening');
+  if (config.adminToken === undefined) {
+    logger.warn('ADMIN_TOKEN is not set: admin routes are open (allowed only outside production)');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      draining = true;
+      logger.info({ drainMs: config.shutdownDrainMs }, 'draining: /health now answers 503');
+      if (config.shutdownDrainMs > 0) await sleep(config.shutdownDrainMs);
+      const closed = once(server, 'close');
+      server.close();
+      server.closeIdleConnections();
+      const deadline = sleep(config.shutdownTimeoutMs).then(() => 'timeout' as const);
+      if ((await Promise.race([closed, deadline])) === 'timeout') {
+        logger.warn('in-flight requests did not finish in time; closing their connections');
+        server.closeAllConnections();
+      }
+      stopped = true;
+      await redis.quit().catch(() => {
+        redis.disconnect();
+      });
+      logger.info('stopped');
+      flushLogger(logger);
+    })();
+    return stopping;
+  };
+
+  return { port, server, redis, logger, ready, stop };
+}

@@ -1,0 +1,107 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './free-port';
+
+/**
+ * A private redis-server on a free port of 127.0.0.1, for the tests and the demo: it never touches a
+ * Redis someone else runs. Nothing is persisted; its directory is removed when it stops.
+ */
+export interface LocalRedis {
+  readonly port: number;
+  readonly url: string;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const REDIS_SERVER_BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+
+/** true when a redis-server binary can be run here */
+export function hasRedisServer(): boolean {
+  const probe = spawnSync(REDIS_SERVER_BINARY, ['--version'], { stdio: 'ignore' });
+  return probe.status === 0;
+}
+
+/** Resolves when something answers +PONG on the port, or rejects after `timeoutMs`. */
+export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.setTimeout(500);
+      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('data', (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith('+PONG'));
+      });
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING in ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export interface StartRedisOptions {
+  /** a fixed port (e.g. to restart a server where it was); a free one otherwise */
+  readonly port?: number;
+  /** extra redis-server arguments, e.g. ['--replicaof', '127.0.0.1', '7000'] */
+  readonly args?: readonly string[];
+}
+
+export async function startRedis(options: StartRedisOptions = {}): Promise<LocalRedis> {
+  const port = options.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'flash-sale-redis-'));
+  const child = spawn(
+    REDIS_SERVER_BINARY,
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--save', '',
+      '--appendonly', 'no',
+      '--dir', dir,
+      // Stock must never be evicted: the same policy as production.
+      '--maxmemory-policy', 'noeviction',
+      ...(options.args ?? []),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = once(child, 'exit');
+  try {
+    await Promise.race([
+      waitForPing(port),
+      exited.then(([code]) => {
+        throw new Error(`redis-server exited with code ${String(code)} before answering`);
+      }),
+    ]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    process: child,
+    stop: () => {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          await exited;
+        }
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { Config } from 'jest';
+
+// Tests start their own redis-server processes and app fleets, so they run a few at a time and get
+// generous timeouts; nothing in them asserts wall-clock speed.
+const config: Config = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test', '<rootDir>/attack'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/cdk.out/'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+  transform: { '^.+\\.ts$': 'ts-jest' },
+};
+
+export default config;

@@ -1,0 +1,194 @@
+import type { Redis } from 'ioredis';
+import { skuKeys } from '../app/redis/keys';
+import { PurchaseCode, RedisInventoryStore, toPurchaseOutcome } from '../app/redis/inventory-store';
+import { defineScripts, loadScripts, readScripts } from '../app/redis/scripts';
+import { expectConserved, readSkuState } from './support/invariants';
+import { redisClient, uniqueSku } from './support/fixtures';
+
+/** The Lua scripts, called directly against a real Redis: every outcome code. */
+describe('purchase-5.lua', () => {
+  let redis: Redis;
+  let store: RedisInventoryStore;
+  const scripts = readScripts();
+
+  beforeAll(async () => {
+    redis = redisClient();
+    defineScripts(redis, scripts);
+    await loadScripts(redis, scripts);
+    store = new RedisInventoryStore(redis);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  async function stocked(units: number, perUserLimit = 0): Promise<string> {
+    const sku = uniqueSku('lua');
+    await store.putProduct(sku, { name: 'Test', price: 1, stock: units, perUserLimit }, false);
+    return sku;
+  }
+
+  const buy = (sku: string, quantity = 1, userId = '', key = '') => {
+    const k = skuKeys(sku);
+    return redis.purchase(k.stock, k.product, k.buyers, k.orders, k.idempotency, quantity, userId, key, 'safe');
+  };
+
+  it('when there is stock, then it decrements, appends the order and returns code 1 with the remaining units', async () => {
+    const sku = await stocked(5);
+    const [code, orderRef, quantity, remaining] = await buy(sku, 2);
+    expect([code, quantity, remaining]).toEqual([PurchaseCode.Purchased, 2, 3]);
+    const state = await readSkuState(redis, sku);
+    expect(state.orders).toEqual([{ id: orderRef, quantity: 2, userId: '', method: 'safe', key: '' }]);
+    expectConserved(state);
+  });
+
+  it('when the SKU does not exist, then it returns -1 and creates nothing', async () => {
+    const sku = uniqueSku('lua');
+    expect((await buy(sku))[0]).toBe(PurchaseCode.UnknownSku);
+    expect(await redis.exists(...Object.values(skuKeys(sku)))).toBe(0);
+  });
+
+  it('when fewer units are left than asked for, then it returns -2 with what is left and changes nothing', async () => {
+    const sku = await stocked(1);
+    expect(await buy(sku, 2)).toEqual([PurchaseCode.SoldOut, '', 0, 1]);
+    const state = await readSkuState(redis, sku);
+    expect(state.stock).toBe(1);
+    expect(state.orders).toHaveLength(0);
+  });
+
+  it('when the stock is gone, then every further purchase returns -2 and stock stays 0', async () => {
+    const sku = await stocked(1);
+    expect((await buy(sku))[0]).toBe(PurchaseCode.Purchased);
+    expect((await buy(sku))[0]).toBe(PurchaseCode.SoldOut);
+    expect((await buy(sku))[0]).toBe(PurchaseCode.SoldOut);
+    const state = await readSkuState(redis, sku);
+    expect(state.stock).toBe(0);
+    expectConserved(state);
+  });
+
+  it('when a user reaches the per-user limit, then -3 says how many they may still buy, and other users are not affected', async () => {
+    const sku = await stocked(10, 3);
+    expect((await buy(sku, 2, 'alice'))[0]).toBe(PurchaseCode.Purchased);
+    expect(await buy(sku, 2, 'alice')).toEqual([PurchaseCode.LimitExceeded, '', 0, 1]);
+    expect((await buy(sku, 1, 'alice'))[0]).toBe(PurchaseCode.Purchased);
+    expect(await buy(sku, 1, 'alice')).toEqual([PurchaseCode.LimitExceeded, '', 0, 0]);
+    expect((await buy(sku, 3, 'bob'))[0]).toBe(PurchaseCode.Purchased);
+    const state = await readSkuState(redis, sku);
+    expect(state.buyers).toEqual({ alice: 3, bob: 3 });
+    expectConserved(state);
+  });
+
+  it('when the limit is 0, then a user may buy any number of units', async () => {
+    const sku = await stocked(30, 0);
+    for (let i = 0; i < 3; i += 1) expect((await buy(sku, 10, 'carol'))[0]).toBe(PurchaseCode.Purchased);
+    expect((await readSkuState(redis, sku)).buyers).toEqual({ carol: 30 });
+  });
+
+  it('when a request is retried with the same Idempotency-Key and body, then it returns code 2 and the same order, and takes no stock', async () => {
+    const sku = await stocked(5);
+    const first = await buy(sku, 2, 'dave', 'key-1');
+    const again = await buy(sku, 2, 'dave', 'key-1');
+    expect(first[0]).toBe(PurchaseCode.Purchased);
+    expect(again).toEqual([PurchaseCode.Replayed, first[1], 2, 3]);
+    const state = await readSkuState(redis, sku);
+    expect(state.stock).toBe(3);
+    expect(state.orders).toHaveLength(1);
+    expect(state.orders[0]?.key).toBe('key-1');
+  });
+
+  it('when an Idempotency-Key is reused with another quantity or user, then it returns -4 and changes nothing', async () => {
+    const sku = await stocked(5);
+    await buy(sku, 1, 'erin', 'key-2');
+    expect((await buy(sku, 2, 'erin', 'key-2'))[0]).toBe(PurchaseCode.IdempotencyKeyReused);
+    expect((await buy(sku, 1, 'frank', 'key-2'))[0]).toBe(PurchaseCode.IdempotencyKeyReused);
+    expect((await buy(sku, 1, '', 'key-2'))[0]).toBe(PurchaseCode.IdempotencyKeyReused);
+    const state = await readSkuState(redis, sku);
+    expect(state.stock).toBe(4);
+    expect(state.orders).toHaveLength(1);
+  });
+
+  it('when a key holding "|" is used, then the stored answer still decodes', async () => {
+    const sku = await stocked(5);
+    const first = await buy(sku, 1, 'a|b', 'k|e|y');
+    expect(await buy(sku, 1, 'a|b', 'k|e|y')).toEqual([PurchaseCode.Replayed, first[1], 1, 4]);
+    expect(await store.readIdempotentAnswer(sku, 'k|e|y')).toEqual({
+      orderRef: first[1],
+      quantity: 1,
+      remaining: 4,
+      fingerprint: '1|a|b',
+    });
+  });
+
+  it('when the script cache is flushed, then the next call still succeeds (EVALSHA falls back to EVAL)', async () => {
+    const sku = await stocked(2);
+    await redis.script('FLUSH');
+    expect((await buy(sku))[0]).toBe(PurchaseCode.Purchased);
+  });
+
+  it('refuses a reply of the wrong shape', () => {
+    expect(() => toPurchaseOutcome('OK')).toThrow(/unexpected reply/);
+    expect(() => toPurchaseOutcome([9, '', 0, 0])).toThrow(/unknown code/);
+  });
+});
+
+describe('reset-stock-5.lua and put-product-2.lua', () => {
+  let redis: Redis;
+  let store: RedisInventoryStore;
+
+  beforeAll(async () => {
+    redis = redisClient();
+    const scripts = readScripts();
+    defineScripts(redis, scripts);
+    await loadScripts(redis, scripts);
+    store = new RedisInventoryStore(redis);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  it('when a SKU is reset, then its stock is set and its orders, buyers and idempotency records are gone', async () => {
+    const sku = uniqueSku('reset');
+    await store.putProduct(sku, { name: 'Mug', price: 4.5, stock: 5, perUserLimit: 2 }, false);
+    await store.purchase(sku, 2, 'gina', 'key-3', 'safe');
+    expect(await store.resetStock(sku, 7)).toEqual({ created: false });
+    const state = await readSkuState(redis, sku);
+    expect(state).toMatchObject({ stock: 7, stocked: 7, orders: [], buyers: {} });
+    expect(await store.readIdempotentAnswer(sku, 'key-3')).toBeNull();
+    // the product itself is kept
+    expect(await store.getProduct(sku)).toMatchObject({ name: 'Mug', price: 4.5, perUserLimit: 2, sold: 0 });
+  });
+
+  it('when an unknown SKU is reset, then it is created and listed', async () => {
+    const sku = uniqueSku('reset');
+    expect(await store.resetStock(sku, 3)).toEqual({ created: true });
+    expect(await store.getProduct(sku)).toMatchObject({ name: sku, stock: 3, initialStock: 3, sold: 0 });
+    expect(await store.listSkus()).toContain(sku);
+  });
+
+  it('when a product is updated after sales, then stocked = stock + sold still holds', async () => {
+    const sku = uniqueSku('put');
+    expect(await store.putProduct(sku, { name: 'Cap', price: 10, stock: 5, perUserLimit: 0 }, false)).toEqual({
+      created: true,
+    });
+    await store.purchase(sku, 2, '', '', 'safe');
+    expect(await store.putProduct(sku, { name: 'Cap 2', price: 12, stock: 10, perUserLimit: 1 }, false)).toEqual({
+      created: false,
+    });
+    expect(await store.getProduct(sku)).toEqual({
+      name: 'Cap 2',
+      price: 12,
+      perUserLimit: 1,
+      stock: 10,
+      initialStock: 12,
+      sold: 2,
+    });
+    expectConserved(await readSkuState(redis, sku));
+  });
+
+  it('when only-if-missing is asked and the product exists, then nothing changes', async () => {
+    const sku = uniqueSku('put');
+    await store.putProduct(sku, { name: 'Hat', price: 1, stock: 5, perUserLimit: 0 }, false);
+    await store.purchase(sku, 1, '', '', 'safe');
+    await store.putProduct(sku, { name: 'Other', price: 0, stock: 100, perUserLimit: 0 }, true);
+    expect(await store.getProduct(sku)).toMatchObject({ name: 'Hat', stock: 4 });
+  });
+});
