@@ -29,7 +29,17 @@ describe('purchase-5.lua', () => {
 
   const buy = (sku: string, quantity = 1, userId = '', key = '') => {
     const k = skuKeys(sku);
-    return redis.purchase(k.stock, k.product, k.buyers, k.orders, k.idempotency, quantity, userId, key, 'safe');
+    return redis.purchase(
+      k.stock,
+      k.product,
+      k.buyers,
+      k.orders,
+      k.idempotency,
+      quantity,
+      userId,
+      key,
+      'safe',
+    );
   };
 
   it('when there is stock, then it decrements, appends the order and returns code 1 with the remaining units', async () => {
@@ -166,11 +176,15 @@ describe('reset-stock-5.lua and put-product-2.lua', () => {
 
   it('when a product is updated after sales, then stocked = stock + sold still holds', async () => {
     const sku = uniqueSku('put');
-    expect(await store.putProduct(sku, { name: 'Cap', price: 10, stock: 5, perUserLimit: 0 }, false)).toEqual({
-      created: true,
-    });
+    expect(await store.putProduct(sku, { name: 'Cap', price: 10, stock: 5, perUserLimit: 0 }, false)).toEqual(
+      {
+        created: true,
+      },
+    );
     await store.purchase(sku, 2, '', '', 'safe');
-    expect(await store.putProduct(sku, { name: 'Cap 2', price: 12, stock: 10, perUserLimit: 1 }, false)).toEqual({
+    expect(
+      await store.putProduct(sku, { name: 'Cap 2', price: 12, stock: 10, perUserLimit: 1 }, false),
+    ).toEqual({
       created: false,
     });
     expect(await store.getProduct(sku)).toEqual({
@@ -180,6 +194,7 @@ describe('reset-stock-5.lua and put-product-2.lua', () => {
       stock: 10,
       initialStock: 12,
       sold: 2,
+      orders: 1,
     });
     expectConserved(await readSkuState(redis, sku));
   });

@@ -11,6 +11,7 @@ const toProduct = (sku: string, stored: StoredProduct): Product => ({
   stock: stored.stock,
   initialStock: stored.initialStock,
   sold: stored.sold,
+  orders: stored.orders,
 });
 
 /** Stock, products and orders: everything but the purchase itself. */
@@ -20,7 +21,13 @@ export class Catalogue {
   async stockLevel(sku: string): Promise<StockLevel> {
     const product = await this.store.getProduct(sku);
     if (!product) throw new AppError('unknown_sku', `no product with SKU ${sku}`);
-    return { sku, current_stock: product.stock, initial_stock: product.initialStock, sold: product.sold };
+    return {
+      sku,
+      current_stock: product.stock,
+      initial_stock: product.initialStock,
+      sold: product.sold,
+      orders: product.orders,
+    };
   }
 
   /** New stock, and the SKU's orders, buyers and idempotency records forgotten, atomically. */

@@ -23,6 +23,8 @@ export interface StoredProduct {
   readonly initialStock: number;
   readonly sold: number;
   readonly stock: number;
+  /** entries in the order log */
+  readonly orders: number;
 }
 
 export interface StoredOrder {

@@ -23,7 +23,10 @@ export interface StockLevel {
   readonly sku: string;
   readonly current_stock: number;
   readonly initial_stock: number;
+  /** units in the order log */
   readonly sold: number;
+  /** orders in the order log */
+  readonly orders: number;
 }
 
 export interface Product {
@@ -34,6 +37,7 @@ export interface Product {
   readonly stock: number;
   readonly initialStock: number;
   readonly sold: number;
+  readonly orders: number;
 }
 
 export interface ProductInput {

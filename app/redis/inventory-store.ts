@@ -134,7 +134,11 @@ export class RedisInventoryStore implements InventoryStore {
 
   async getProduct(sku: string): Promise<StoredProduct | null> {
     const k = skuKeys(sku);
-    const [fields, stock] = await Promise.all([this.redis.hgetall(k.product), this.redis.get(k.stock)]);
+    const [fields, stock, orders] = await Promise.all([
+      this.redis.hgetall(k.product),
+      this.redis.get(k.stock),
+      this.redis.xlen(k.orders),
+    ]);
     if (stock === null) return null;
     return {
       name: fields.name ?? sku,
@@ -143,6 +147,7 @@ export class RedisInventoryStore implements InventoryStore {
       initialStock: toInt(fields.initial),
       sold: toInt(fields.sold),
       stock: toInt(stock),
+      orders,
     };
   }
 

@@ -23,7 +23,13 @@ export async function readSkuState(redis: Redis, sku: string): Promise<SkuState>
   const orders = entries.map(([id, flat]) => {
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-    return { id, quantity: Number(fields.q), userId: fields.u ?? '', method: fields.m ?? '', key: fields.k ?? '' };
+    return {
+      id,
+      quantity: Number(fields.q),
+      userId: fields.u ?? '',
+      method: fields.m ?? '',
+      key: fields.k ?? '',
+    };
   });
   return {
     stock: Number(stock),

@@ -39,7 +39,9 @@ export async function storm(options: StormOptions): Promise<StormResult> {
           method: 'POST',
           agent,
           headers: {
-            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(payload
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
             ...options.headers?.(index),
           },
         },
@@ -50,7 +52,10 @@ export async function storm(options: StormOptions): Promise<StormResult> {
             const status = res.statusCode ?? 0;
             statuses.set(status, (statuses.get(status) ?? 0) + 1);
             if (status === 200) {
-              const body = JSON.parse(Buffer.concat(chunks).toString()) as { orderId: string; remaining: number };
+              const body = JSON.parse(Buffer.concat(chunks).toString()) as {
+                orderId: string;
+                remaining: number;
+              };
               successes.push({ ...body, instance: String(res.headers['x-instance-id']) });
             }
             resolve();
