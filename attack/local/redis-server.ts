@@ -34,7 +34,9 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
     const ok = await new Promise<boolean>((resolve) => {
       const socket = createConnection({ host: '127.0.0.1', port });
       socket.setTimeout(500);
-      socket.once('connect', () => socket.write('PING\r\n'));
+      socket.once('connect', () => {
+        socket.write('PING\r\n');
+      });
       socket.once('data', (data) => {
         socket.destroy();
         resolve(data.toString().startsWith('+PONG'));
@@ -46,7 +48,8 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
       });
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING in ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`redis-server on port ${port} did not answer PING in ${timeoutMs} ms`);
     await sleep(50);
   }
 }
@@ -64,13 +67,19 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
   const child = spawn(
     REDIS_SERVER_BINARY,
     [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', dir,
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
       // Stock must never be evicted: the same policy as production.
-      '--maxmemory-policy', 'noeviction',
+      '--maxmemory-policy',
+      'noeviction',
       ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },

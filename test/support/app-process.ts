@@ -34,7 +34,7 @@ export async function spawnApp(env: Record<string, string>, timeoutMs = 30_000):
   );
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -45,7 +45,6 @@ export async function spawnApp(env: Record<string, string>, timeoutMs = 30_000):
       clearTimeout(timer);
       reject(new Error(`app exited with ${String(code)} before listening: ${stderr}`));
     });
-    if (!child.stdout) throw new Error('no stdout');
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
