@@ -41,7 +41,9 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
         socket.destroy();
         resolve(data.toString().startsWith('+PONG'));
       });
-      socket.once('error', () => resolve(false));
+      socket.once('error', () => {
+        resolve(false);
+      });
       socket.once('timeout', () => {
         socket.destroy();
         resolve(false);
