@@ -127,7 +127,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const [variable, ...rest] = issue.path.map(String);
+        const entry = rest.length > 0 ? ` (entry ${rest.map((i) => Number(i) + 1).join('.')})` : '';
+        return `${variable ?? 'environment'}: ${issue.message}${entry}`;
+      }),
+    );
   }
   const env = parsed.data;
   const production = env.NODE_ENV === 'production';

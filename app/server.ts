@@ -131,11 +131,17 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
-      const deadline = sleep(config.shutdownTimeoutMs).then(() => 'timeout' as const);
+      const timer = new AbortController();
+      const deadline = sleep(config.shutdownTimeoutMs, 'timeout' as const, {
+        signal: timer.signal,
+        ref: false,
+      });
       if ((await Promise.race([closed, deadline])) === 'timeout') {
         logger.warn('in-flight requests did not finish in time; closing their connections');
         server.closeAllConnections();
       }
+      timer.abort();
+      deadline.catch(() => undefined);
       stopped = true;
       await redis.quit().catch(() => {
         redis.disconnect();

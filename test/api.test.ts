@@ -1,0 +1,241 @@
+import request from 'supertest';
+import { auth, startTestService, uniqueSku } from './support/fixtures';
+import type { TestService } from './support/fixtures';
+
+/** The HTTP API of design.md, route by route, against a real Redis. */
+describe('the HTTP API', () => {
+  let svc: TestService;
+
+  beforeAll(async () => {
+    svc = await startTestService();
+  });
+  afterAll(async () => {
+    await svc.stop();
+  });
+
+  const stock = async (sku: string, units: number, perUserLimit = 0): Promise<void> => {
+    await request(svc.url)
+      .put(`/products/${sku}`)
+      .set(auth)
+      .send({ name: `Product ${sku}`, price: 19.99, stock: units, perUserLimit })
+      .expect(201);
+  };
+
+  describe('clients of the original engine', () => {
+    it('when they reset to 50, buy with no body and read the stock, then it works unchanged', async () => {
+      const reset = await request(svc.url).post('/stock/reset?amount=50').set(auth).expect(200);
+      expect(reset.body).toEqual({
+        message: `stock of ${svc.config.defaultSku} reset to 50`,
+        sku: svc.config.defaultSku,
+        new_stock: 50,
+      });
+      const bought = await request(svc.url).post('/purchase/safe').expect(200);
+      expect(bought.body).toMatchObject({ success: true, method: 'safe', quantity: 1, remaining: 49 });
+      const level = await request(svc.url).get('/stock').expect(200);
+      expect(level.body).toEqual({
+        sku: svc.config.defaultSku,
+        current_stock: 49,
+        initial_stock: 50,
+        sold: 1,
+        orders: 1,
+      });
+    });
+
+    it('when the default SKU is bought on the unsafe endpoint with no body, then it answers method "unsafe"', async () => {
+      await request(svc.url).post('/stock/reset?amount=5').set(auth).expect(200);
+      const bought = await request(svc.url).post('/purchase/unsafe').expect(200);
+      expect(bought.body).toMatchObject({ success: true, method: 'unsafe', remaining: 4 });
+    });
+  });
+
+  describe('POST /purchase/safe', () => {
+    it('when a product is in stock, then a purchase returns the order, and the order can be read back', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 10);
+      const res = await request(svc.url)
+        .post('/purchase/safe')
+        .send({ sku, quantity: 3, userId: 'ann' })
+        .expect(200);
+      expect(res.body).toEqual({
+        success: true,
+        method: 'safe',
+        orderId: expect.stringMatching(new RegExp(`^${sku}:\\d+-\\d+$`)) as unknown,
+        sku,
+        quantity: 3,
+        remaining: 7,
+      });
+      expect(res.headers['x-instance-id']).toBe(svc.config.instanceId);
+      const order = await request(svc.url)
+        .get(`/orders/${(res.body as { orderId: string }).orderId}`)
+        .expect(200);
+      expect(order.body).toEqual({
+        orderId: (res.body as { orderId: string }).orderId,
+        sku,
+        quantity: 3,
+        userId: 'ann',
+        method: 'safe',
+        createdAt: expect.any(String) as unknown,
+      });
+    });
+
+    it('when the stock is gone, then a purchase gets 409 sold_out as a problem document', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 1);
+      await request(svc.url).post('/purchase/safe').send({ sku }).expect(200);
+      const res = await request(svc.url).post('/purchase/safe').send({ sku }).expect(409);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toEqual({
+        type: 'urn:flash-sale:problem:sold_out',
+        title: 'Sold out',
+        status: 409,
+        detail: `${sku} is sold out`,
+        code: 'sold_out',
+        remaining: 0,
+      });
+    });
+
+    it('when a user would pass the per-user limit, then 409 limit_exceeded', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 10, 2);
+      await request(svc.url).post('/purchase/safe').send({ sku, quantity: 2, userId: 'bo' }).expect(200);
+      const res = await request(svc.url).post('/purchase/safe').send({ sku, userId: 'bo' }).expect(409);
+      expect(res.body).toMatchObject({ code: 'limit_exceeded', allowed: 0 });
+    });
+
+    it('when the SKU is unknown, then 404 unknown_sku', async () => {
+      const res = await request(svc.url).post('/purchase/safe').send({ sku: uniqueSku() }).expect(404);
+      expect(res.body).toMatchObject({ code: 'unknown_sku', status: 404 });
+    });
+
+    it('when a purchase is retried with the same Idempotency-Key, then the same order comes back and no more stock is taken', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      const first = await request(svc.url)
+        .post('/purchase/safe')
+        .set('Idempotency-Key', 'order-42')
+        .send({ sku, quantity: 2, userId: 'cy' })
+        .expect(200);
+      const retry = await request(svc.url)
+        .post('/purchase/safe')
+        .set('Idempotency-Key', 'order-42')
+        .send({ sku, quantity: 2, userId: 'cy' })
+        .expect(200);
+      expect(retry.body).toEqual(first.body);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(first.headers['idempotent-replayed']).toBeUndefined();
+      const level = await request(svc.url).get(`/stock?sku=${sku}`).expect(200);
+      expect(level.body).toMatchObject({ current_stock: 3, sold: 2, orders: 1 });
+    });
+
+    it('when an Idempotency-Key is reused with another body, then 422 idempotency_key_reused', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      await request(svc.url).post('/purchase/safe').set('Idempotency-Key', 'k-7').send({ sku }).expect(200);
+      const res = await request(svc.url)
+        .post('/purchase/safe')
+        .set('Idempotency-Key', 'k-7')
+        .send({ sku, quantity: 2 })
+        .expect(422);
+      expect(res.body).toMatchObject({ code: 'idempotency_key_reused' });
+    });
+
+    it('when the script cache is flushed, then the next purchase succeeds', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      await svc.service.redis.script('FLUSH');
+      await request(svc.url).post('/purchase/safe').send({ sku }).expect(200);
+    });
+  });
+
+  describe('products and stock', () => {
+    it('when a product is created and then updated, then PUT answers 201 then 200 and the catalogue lists it', async () => {
+      const sku = uniqueSku();
+      const body = { name: 'Sneaker', price: 89.5, stock: 20, perUserLimit: 1 };
+      const created = await request(svc.url).put(`/products/${sku}`).set(auth).send(body).expect(201);
+      expect(created.body).toEqual({ sku, ...body, initialStock: 20, sold: 0, orders: 0 });
+      await request(svc.url)
+        .put(`/products/${sku}`)
+        .set(auth)
+        .send({ ...body, stock: 30 })
+        .expect(200);
+      const one = await request(svc.url).get(`/products/${sku}`).expect(200);
+      expect(one.body).toMatchObject({ sku, stock: 30 });
+      const all = await request(svc.url).get('/products').expect(200);
+      expect((all.body as { products: { sku: string }[] }).products.map((p) => p.sku)).toContain(sku);
+    });
+
+    it('when a product or stock is asked for an unknown SKU, then 404', async () => {
+      await request(svc.url).get(`/products/${uniqueSku()}`).expect(404);
+      const res = await request(svc.url).get(`/stock?sku=${uniqueSku()}`).expect(404);
+      expect(res.body).toMatchObject({ code: 'unknown_sku' });
+    });
+
+    it('when a reset names a new SKU, then it is created with that stock', async () => {
+      const sku = uniqueSku();
+      await request(svc.url).post(`/stock/reset?sku=${sku}&amount=7`).set(auth).expect(200);
+      const level = await request(svc.url).get(`/stock?sku=${sku}`).expect(200);
+      expect(level.body).toEqual({ sku, current_stock: 7, initial_stock: 7, sold: 0, orders: 0 });
+    });
+
+    it('when an order id is unknown or malformed, then 404 unknown_order', async () => {
+      await request(svc.url).get(`/orders/${uniqueSku()}:1-0`).expect(404);
+      const res = await request(svc.url).get('/orders/not-an-order').expect(404);
+      expect(res.body).toMatchObject({ code: 'unknown_order' });
+    });
+  });
+
+  describe('operations', () => {
+    it('when Redis is reachable and scripts are loaded, then /health is 200 and /health/live is 200', async () => {
+      await request(svc.url).get('/health').expect(200, { status: 'ok' });
+      await request(svc.url).get('/health/live').expect(200, { status: 'live' });
+    });
+
+    it('when Prometheus scrapes /metrics, then purchases, latency and Redis errors are exposed', async () => {
+      await request(svc.url).post('/purchase/safe').send({ sku: uniqueSku() });
+      const res = await request(svc.url).get('/metrics').expect(200);
+      expect(res.text).toContain('flashsale_purchases_total{method="safe",outcome="unknown_sku"}');
+      expect(res.text).toContain('flashsale_http_request_duration_seconds_bucket');
+      expect(res.text).toContain('# TYPE flashsale_redis_errors_total counter');
+    });
+
+    it('when a response goes out, then it carries helmet headers and no X-Powered-By', async () => {
+      const res = await request(svc.url).get('/health/live');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    });
+
+    it('when a route does not exist, then 404 not_found as a problem document', async () => {
+      const res = await request(svc.url).get('/nowhere').expect(404);
+      expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
+    });
+  });
+});
+
+describe('the unsafe endpoint in production', () => {
+  it('when UNSAFE_ENDPOINT is not switched on, then it answers 404 unsafe_disabled and sells nothing', async () => {
+    const svc = await startTestService({ NODE_ENV: 'production', SHUTDOWN_DRAIN_MS: '0' });
+    try {
+      await request(svc.url).post('/stock/reset?amount=5').set(auth).expect(200);
+      const res = await request(svc.url).post('/purchase/unsafe').expect(404);
+      expect(res.body).toMatchObject({ code: 'unsafe_disabled' });
+      const level = await request(svc.url).get('/stock').expect(200);
+      expect(level.body).toMatchObject({ current_stock: 5, orders: 0 });
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  it('when UNSAFE_ENDPOINT=on, then it sells', async () => {
+    const svc = await startTestService({
+      NODE_ENV: 'production',
+      UNSAFE_ENDPOINT: 'on',
+      SHUTDOWN_DRAIN_MS: '0',
+    });
+    try {
+      await request(svc.url).post('/stock/reset?amount=5').set(auth).expect(200);
+      await request(svc.url).post('/purchase/unsafe').expect(200);
+    } finally {
+      await svc.stop();
+    }
+  });
+});

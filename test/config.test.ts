@@ -1,0 +1,75 @@
+import { ConfigError, loadConfig } from '../app/config';
+
+describe('configuration', () => {
+  it('when nothing is set, then the defaults make a working development service', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 3000,
+      unsafeEndpoint: true,
+      defaultSku: 'default',
+      maxQuantity: 10,
+      shutdownDrainMs: 0,
+      redis: { mode: 'standalone', url: 'redis://127.0.0.1:6379', tls: false, waitReplicas: 0 },
+    });
+  });
+
+  it('when NODE_ENV=production, then the unsafe endpoint is off, draining is on, and ADMIN_TOKEN is required', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /ADMIN_TOKEN: is required when NODE_ENV=production/,
+    );
+    const config = loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(32) });
+    expect(config.unsafeEndpoint).toBe(false);
+    expect(config.shutdownDrainMs).toBe(5000);
+    expect(
+      loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(32), UNSAFE_ENDPOINT: 'on' })
+        .unsafeEndpoint,
+    ).toBe(true);
+  });
+
+  it('when a rediss:// URL carries credentials, then TLS is on and they are used', () => {
+    const config = loadConfig({ REDIS_URL: 'rediss://app:s%40cret@cache.internal:6380' });
+    expect(config.redis).toMatchObject({
+      tls: true,
+      username: 'app',
+      password: 's@cret',
+      nodes: [{ host: 'cache.internal', port: 6380 }],
+    });
+  });
+
+  it('when cluster seeds are listed, then they are parsed', () => {
+    const config = loadConfig({ REDIS_MODE: 'cluster', REDIS_NODES: 'a:7000, b:7001' });
+    expect(config.redis.nodes).toEqual([
+      { host: 'a', port: 7000 },
+      { host: 'b', port: 7001 },
+    ]);
+  });
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
+    ['REDIS_MODE', { REDIS_MODE: 'replicated' }],
+    ['REDIS_NODES', { REDIS_MODE: 'sentinel' }],
+    ['REDIS_NODES', { REDIS_MODE: 'cluster', REDIS_NODES: 'nohostport' }],
+    ['UNSAFE_ENDPOINT', { UNSAFE_ENDPOINT: 'yes' }],
+    ['UNSAFE_DELAY_MS', { UNSAFE_DELAY_MS: '-5' }],
+    ['DEFAULT_SKU', { DEFAULT_SKU: 'has space' }],
+    ['MAX_QUANTITY', { MAX_QUANTITY: '0' }],
+    ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+  ])('when %s is bad, then start-up stops with a message naming it', (name, env) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(`${name}:`);
+  });
+
+  it('when a variable is set but empty, then it counts as not set', () => {
+    expect(loadConfig({ PORT: '', ADMIN_TOKEN: '' }).port).toBe(3000);
+  });
+});
