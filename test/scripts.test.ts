@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { skuKeys } from '../app/redis/keys';
 import { PurchaseCode, RedisInventoryStore, toPurchaseOutcome } from '../app/redis/inventory-store';
@@ -132,6 +135,17 @@ describe('purchase-5.lua', () => {
     const sku = await stocked(2);
     await redis.script('FLUSH');
     expect((await buy(sku))[0]).toBe(PurchaseCode.Purchased);
+  });
+
+  it('when the Lua directory lacks a script, then loading refuses to start rather than fail every purchase', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lua-'));
+    try {
+      writeFileSync(join(dir, 'reset-stock-5.lua'), 'return 1');
+      expect(() => readScripts(dir)).toThrow(/Lua scripts missing from .*: purchase, putProduct/);
+      expect(() => readScripts(join(dir, 'absent'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a reply of the wrong shape', () => {

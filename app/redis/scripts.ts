@@ -61,9 +61,12 @@ function commandName(base: string): string {
   return base.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
-/** Reads every script once, at start-up. */
+/** the commands the store calls: a build that lost one of their files must not start */
+const REQUIRED_COMMANDS = ['purchase', 'resetStock', 'putProduct'];
+
+/** Reads every script once, at start-up; throws if the directory or a required script is missing. */
 export function readScripts(dir: string = LUA_DIR): Script[] {
-  return readdirSync(dir)
+  const scripts = readdirSync(dir)
     .filter((file) => file.endsWith('.lua'))
     .sort()
     .map((file) => {
@@ -75,6 +78,11 @@ export function readScripts(dir: string = LUA_DIR): Script[] {
         lua: readFileSync(join(dir, file), 'utf8'),
       };
     });
+  const missing = REQUIRED_COMMANDS.filter(
+    (command) => !scripts.some((script) => script.command === command),
+  );
+  if (missing.length > 0) throw new Error(`Lua scripts missing from ${dir}: ${missing.join(', ')}`);
+  return scripts;
 }
 
 export function defineScripts(client: RedisClient, scripts: readonly Script[]): void {
