@@ -5,7 +5,7 @@ import type { Config } from 'jest';
 const config: Config = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test', '<rootDir>/attack'],
+  roots: ['<rootDir>/test', '<rootDir>/attack', '<rootDir>/infra-cdk'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/cdk.out/'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',

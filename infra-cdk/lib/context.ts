@@ -1,0 +1,137 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+/**
+ * Every knob an operator can turn with `cdk deploy -c name=value`, in one table: its default, what it accepts
+ * and what it means. The README's context table is written from this one. Values arrive as strings from the
+ * command line and as JSON values from cdk.json; both are accepted, and a bad value stops synthesis with a
+ * message that names the option, the value and what was expected.
+ */
+export interface DeploymentSettings {
+  /** EC2 instance type of the fleet; a Graviton type (t4g, c7g, ...) builds and runs an arm64 image */
+  readonly instanceType: string;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** target tracking: ALB requests per instance per minute the fleet scales to hold */
+  readonly requestsPerInstancePerMinute: number;
+  /** ACM certificate for an HTTPS listener; with it, HTTP answers with a redirect to HTTPS */
+  readonly certificateArn: string | undefined;
+  /** the race demo's POST /purchase/unsafe; off in the deployed service unless asked for */
+  readonly enableUnsafeEndpoint: boolean;
+  /** 0: cluster mode disabled (one shard); 1..10: cluster mode enabled with that many shards */
+  readonly cacheShards: number;
+  readonly cacheNodeType: string;
+  /** replicas per shard; at least one, for Multi-AZ automatic failover */
+  readonly replicasPerShard: number;
+  /** NAT gateways: one per AZ (2) keeps each AZ's egress independent; 1 is cheaper */
+  readonly natGateways: number;
+  /** days CloudWatch keeps the service's container logs and the VPC flow log */
+  readonly logRetentionDays: RetentionDays;
+}
+
+/** The retention periods CloudWatch Logs accepts (a log group rejects any other number of days). */
+const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(
+  (days): days is RetentionDays => typeof days === 'number' && days !== RetentionDays.INFINITE,
+);
+
+/** More shards would need more than one memory alarm (an alarm's metric math takes at most ten metrics). */
+export const MAX_CACHE_SHARDS = 10;
+
+export const DEFAULT_SETTINGS: DeploymentSettings = {
+  instanceType: 't3.small',
+  minCapacity: 2,
+  maxCapacity: 10,
+  requestsPerInstancePerMinute: 30_000,
+  certificateArn: undefined,
+  enableUnsafeEndpoint: false,
+  cacheShards: 0,
+  cacheNodeType: 'cache.t4g.small',
+  replicasPerShard: 1,
+  natGateways: 2,
+  logRetentionDays: RetentionDays.ONE_MONTH,
+};
+
+export class ContextError extends Error {
+  constructor(name: string, value: unknown, expected: string) {
+    super(`context ${name}=${JSON.stringify(value)} is invalid: expected ${expected}`);
+    this.name = 'ContextError';
+  }
+}
+
+function integer(node: Node, name: keyof DeploymentSettings, min: number, max: number): number {
+  const raw: unknown = node.tryGetContext(name);
+  const fallback = DEFAULT_SETTINGS[name];
+  if (raw === undefined) return fallback as number;
+  const text = typeof raw === 'number' ? String(raw) : raw;
+  if (typeof text !== 'string' || !/^\d+$/.test(text.trim())) {
+    throw new ContextError(name, raw, `an integer from ${min} to ${max}`);
+  }
+  const value = Number(text.trim());
+  if (value < min || value > max) throw new ContextError(name, raw, `an integer from ${min} to ${max}`);
+  return value;
+}
+
+function boolean(node: Node, name: keyof DeploymentSettings): boolean {
+  const raw: unknown = node.tryGetContext(name);
+  if (raw === undefined) return DEFAULT_SETTINGS[name] as boolean;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new ContextError(name, raw, 'true or false');
+}
+
+function text(
+  node: Node,
+  name: keyof DeploymentSettings,
+  pattern: RegExp,
+  expected: string,
+): string | undefined {
+  const raw: unknown = node.tryGetContext(name);
+  if (raw === undefined || raw === '') return DEFAULT_SETTINGS[name] as string | undefined;
+  if (typeof raw !== 'string' || !pattern.test(raw)) throw new ContextError(name, raw, expected);
+  return raw;
+}
+
+/** Reads and validates the deployment's context; see DeploymentSettings for what each option means. */
+export function readContext(node: Node): DeploymentSettings {
+  const instanceType = text(
+    node,
+    'instanceType',
+    /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+    'an EC2 instance type such as t3.small or c7g.large',
+  );
+  const cacheNodeType = text(
+    node,
+    'cacheNodeType',
+    /^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+    'an ElastiCache node type such as cache.t4g.small or cache.r7g.large',
+  );
+  const certificateArn = text(
+    node,
+    'certificateArn',
+    /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+    'an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)',
+  );
+  const minCapacity = integer(node, 'minCapacity', 1, 100);
+  const maxCapacity = integer(node, 'maxCapacity', 1, 100);
+  if (minCapacity > maxCapacity) {
+    throw new ContextError('maxCapacity', maxCapacity, `at least minCapacity (${minCapacity})`);
+  }
+  const days = integer(node, 'logRetentionDays', 1, 3653);
+  const logRetentionDays = new Map<number, RetentionDays>(LOG_RETENTION_DAYS.map((d) => [d, d])).get(days);
+  if (logRetentionDays === undefined) {
+    throw new ContextError('logRetentionDays', days, `one of ${LOG_RETENTION_DAYS.join(', ')}`);
+  }
+  return {
+    instanceType: instanceType ?? DEFAULT_SETTINGS.instanceType,
+    minCapacity,
+    maxCapacity,
+    requestsPerInstancePerMinute: integer(node, 'requestsPerInstancePerMinute', 60, 10_000_000),
+    certificateArn,
+    enableUnsafeEndpoint: boolean(node, 'enableUnsafeEndpoint'),
+    cacheShards: integer(node, 'cacheShards', 0, MAX_CACHE_SHARDS),
+    cacheNodeType: cacheNodeType ?? DEFAULT_SETTINGS.cacheNodeType,
+    replicasPerShard: integer(node, 'replicasPerShard', 1, 5),
+    natGateways: integer(node, 'natGateways', 1, 2),
+    logRetentionDays,
+  };
+}

@@ -1,0 +1,86 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import type { HealthCheckTiming, ShutdownTiming } from './graceful-shutdown';
+
+export interface LoadBalancerProps {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly servicePort: number;
+  readonly certificateArn: string | undefined;
+  readonly healthCheck: HealthCheckTiming;
+  readonly shutdown: ShutdownTiming;
+}
+
+/**
+ * The internet-facing ALB and the target group of the fleet. Without a certificate it serves HTTP on 80; with
+ * one it serves HTTPS on 443 and answers HTTP with a permanent redirect.
+ *
+ * The target group checks GET /health: 200 only while the instance can reach Redis and is not draining. It
+ * takes an instance out of rotation; it does not decide whether the instance lives (see fleet.ts).
+ */
+export class LoadBalancer extends Construct {
+  public readonly alb: elbv2.ApplicationLoadBalancer;
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: LoadBalancerProps) {
+    super(scope, id);
+
+    this.alb = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
+      vpc: props.vpc,
+      vpcSubnets: props.subnets,
+      internetFacing: true,
+      dropInvalidHeaderFields: true,
+    });
+    Validations.of(this.alb).acknowledge(
+      {
+        id: 'AwsSolutions-ELB2',
+        reason:
+          'The stack is environment-agnostic so that synth needs no AWS account or lookups, and ALB access ' +
+          'logging needs the region at synth time. Every request is logged by the service itself, in ' +
+          'CloudWatch Logs.',
+      },
+      {
+        id: 'AwsSolutions-EC23',
+        reason: 'A public flash-sale endpoint: the ALB accepts HTTP(S) from anywhere, and nothing else.',
+      },
+    );
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Fleet', {
+      vpc: props.vpc,
+      port: props.servicePort,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targetType: elbv2.TargetType.INSTANCE,
+      deregistrationDelay: Duration.seconds(props.shutdown.deregistrationDelaySeconds),
+      healthCheck: {
+        path: '/health',
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(props.healthCheck.intervalSeconds),
+        timeout: Duration.seconds(props.healthCheck.timeoutSeconds),
+        healthyThresholdCount: props.healthCheck.healthyThreshold,
+        unhealthyThresholdCount: props.healthCheck.unhealthyThreshold,
+      },
+    });
+
+    if (props.certificateArn === undefined) {
+      this.alb.addListener('Http', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        defaultTargetGroups: [this.targetGroup],
+      });
+      this.url = `http://${this.alb.loadBalancerDnsName}`;
+    } else {
+      this.alb.addListener('Https', {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        defaultTargetGroups: [this.targetGroup],
+      });
+      this.alb.addRedirect({ sourcePort: 80, targetPort: 443 });
+      this.url = `https://${this.alb.loadBalancerDnsName}`;
+    }
+  }
+}

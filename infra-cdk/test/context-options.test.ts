@@ -1,0 +1,196 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { FlashSaleStack } from '../lib/flash-sale-stack';
+import { DEFAULT_SETTINGS, readContext } from '../lib/context';
+import { synthesize } from './synth';
+import type { Synthesized } from './synth';
+
+const CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
+
+describe('GIVEN context options as the CLI passes them (strings)', () => {
+  const settings = (context: Record<string, string>) => readContext(new App({ context }).node);
+
+  it('WHEN none is given THEN the documented defaults apply', () => {
+    expect(settings({})).toEqual(DEFAULT_SETTINGS);
+    expect(DEFAULT_SETTINGS).toMatchObject({
+      minCapacity: 2,
+      maxCapacity: 10,
+      cacheShards: 0,
+      enableUnsafeEndpoint: false,
+    });
+  });
+
+  it('WHEN numbers and booleans are given as text THEN they are parsed', () => {
+    expect(
+      settings({ minCapacity: '3', maxCapacity: '6', cacheShards: '3', enableUnsafeEndpoint: 'true' }),
+    ).toMatchObject({ minCapacity: 3, maxCapacity: 6, cacheShards: 3, enableUnsafeEndpoint: true });
+  });
+
+  it.each([
+    ['minCapacity', 'two', /context minCapacity="two" is invalid: expected an integer from 1 to 100/],
+    ['maxCapacity', '0', /context maxCapacity="0" is invalid/],
+    ['cacheShards', '11', /context cacheShards="11" is invalid: expected an integer from 0 to 10/],
+    ['cacheShards', '-1', /context cacheShards="-1" is invalid/],
+    ['replicasPerShard', '0', /context replicasPerShard="0" is invalid: expected an integer from 1 to 5/],
+    ['enableUnsafeEndpoint', 'yes', /context enableUnsafeEndpoint="yes" is invalid: expected true or false/],
+    ['instanceType', 'big', /context instanceType="big" is invalid: expected an EC2 instance type/],
+    [
+      'cacheNodeType',
+      't4g.small',
+      /context cacheNodeType="t4g.small" is invalid: expected an ElastiCache node type/,
+    ],
+    [
+      'certificateArn',
+      'my-cert',
+      /context certificateArn="my-cert" is invalid: expected an ACM certificate ARN/,
+    ],
+    ['natGateways', '3', /context natGateways="3" is invalid: expected an integer from 1 to 2/],
+    ['logRetentionDays', '10', /context logRetentionDays=10 is invalid: expected one of 1, 3, 5, 7, 14, 30/],
+  ])('WHEN %s=%s THEN synthesis fails with a message naming the option', (name, value, message) => {
+    const app = new App({ context: { [name]: value } });
+    expect(() => new FlashSaleStack(app, 'Bad')).toThrow(message);
+  });
+
+  it('WHEN minCapacity exceeds maxCapacity THEN synthesis fails and says so', () => {
+    const app = new App({ context: { minCapacity: '5', maxCapacity: '4' } });
+    expect(() => new FlashSaleStack(app, 'Bad')).toThrow(
+      /context maxCapacity=4 is invalid: expected at least minCapacity \(5\)/,
+    );
+  });
+});
+
+describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ cacheShards: '3', replicasPerShard: '2' });
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  it('WHEN synthesized THEN the replication group has 3 node groups of a primary and 2 replicas, Multi-AZ', () => {
+    s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+      NumNodeGroups: 3,
+      ReplicasPerNodeGroup: 2,
+      NumCacheClusters: Match.absent(),
+      MultiAZEnabled: true,
+      AutomaticFailoverEnabled: true,
+      TransitEncryptionEnabled: true,
+    });
+  });
+
+  it('WHEN synthesized THEN the parameter group enables cluster mode and still never evicts', () => {
+    s.template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', {
+      CacheParameterGroupFamily: 'redis7',
+      Properties: { 'maxmemory-policy': 'noeviction', 'cluster-enabled': 'yes' },
+    });
+  });
+
+  it('WHEN synthesized THEN the service gets REDIS_MODE=cluster, TLS on, and the configuration endpoint as seed', () => {
+    const [, connection] =
+      Object.entries(s.resources('AWS::SecretsManager::Secret')).find(([id]) =>
+        id.includes('RedisConnection'),
+      ) ?? [];
+    const text = JSON.stringify(connection?.Properties.SecretString);
+    expect(text).toContain('\\"REDIS_MODE\\":\\"cluster\\"');
+    expect(text).toContain('\\"REDIS_TLS\\":\\"on\\"');
+    expect(text).toMatch(
+      /\\"REDIS_NODES\\":\\"",\{"Fn::GetAtt":\["CacheReplicationGroup\w+","ConfigurationEndPoint.Address"\]\},":6379/,
+    );
+    expect(text).not.toContain('PrimaryEndPoint');
+    s.template.hasOutput('CacheEndpoint', {
+      Value: {
+        'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'ConfigurationEndPoint.Address'] }, ':6379']],
+      },
+    });
+  });
+
+  it('WHEN synthesized THEN the memory alarm watches one node of every shard', () => {
+    const alarm = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
+    expect(alarm).toContain('MAX([shard1, shard2, shard3])');
+    for (const shard of ['0001', '0002', '0003']) expect(alarm).toContain(`-${shard}-001`);
+  });
+});
+
+describe('GIVEN a certificateArn', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ certificateArn: CERTIFICATE });
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  it('WHEN synthesized THEN HTTPS on 443 forwards to the fleet with that certificate and a current TLS policy', () => {
+    s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: CERTIFICATE }],
+      SslPolicy: Match.stringLikeRegexp('^ELBSecurityPolicy-TLS13'),
+      DefaultActions: [Match.objectLike({ Type: 'forward' })],
+    });
+  });
+
+  it('WHEN synthesized THEN HTTP on 80 only redirects to HTTPS', () => {
+    s.template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'redirect', RedirectConfig: { Port: '443', Protocol: 'HTTPS', StatusCode: 'HTTP_301' } },
+      ],
+    });
+  });
+
+  it('WHEN synthesized THEN the URL output is https', () => {
+    s.template.hasOutput('AlbUrl', { Value: { 'Fn::Join': ['', ['https://', Match.anyValue()]] } });
+  });
+});
+
+describe('GIVEN enableUnsafeEndpoint=true and other fleet options', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({
+      enableUnsafeEndpoint: 'true',
+      instanceType: 'c7g.large',
+      minCapacity: '3',
+      maxCapacity: '6',
+      requestsPerInstancePerMinute: '12000',
+    });
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  it('WHEN synthesized THEN the service starts with the unsafe endpoint on', () => {
+    expect(s.userData).toMatch(/^UNSAFE_ENDPOINT=on$/m);
+    expect(s.userData).not.toMatch(/^UNSAFE_ENDPOINT=off$/m);
+  });
+
+  it('WHEN synthesized THEN the capacity, scaling target and instance type follow the context', () => {
+    s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '3', MaxSize: '6' });
+    s.template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      TargetTrackingConfiguration: Match.objectLike({ TargetValue: 12000 }),
+    });
+    s.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ InstanceType: 'c7g.large' }),
+    });
+  });
+
+  it('WHEN a Graviton type is chosen THEN the AMI and the image are both arm64', () => {
+    const parameters = s.json.Parameters as Record<string, { Type: string; Default: string }>;
+    const ami = Object.values(parameters).find(
+      (p) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+    );
+    expect(ami?.Default).toMatch(/al2023-ami-kernel-[\w.]+-arm64$/);
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(s.app.outdir, 'FlashSale.assets.json'), 'utf8'),
+    ) as {
+      dockerImages: Record<string, { source: { platform?: string } }>;
+    };
+    const images = Object.values(manifest.dockerImages);
+    expect(images.map((image) => image.source.platform)).toEqual(['linux/arm64']);
+  });
+});

@@ -1,0 +1,440 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { shutdownTiming } from '../lib/graceful-shutdown';
+import { IMAGE_CONTEXT } from '../lib/service-image';
+import { synthesize } from './synth';
+import type { Synthesized } from './synth';
+
+/** The stack as `cdk deploy` builds it with no context options. */
+describe('GIVEN the stack with default context', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize();
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  const subnetIdsOfTier = (tier: string): string[] =>
+    Object.keys(s.resources('AWS::EC2::Subnet')).filter((id) => id.startsWith(`NetworkVpc${tier}Subnet`));
+  const refs = (ids: string[]) => ids.map((id) => ({ Ref: id }));
+
+  describe('WHEN the network is synthesized', () => {
+    it('THEN the VPC spans two AZs with public, fleet (private with NAT) and cache (isolated) subnets', () => {
+      s.template.resourceCountIs('AWS::EC2::VPC', 1);
+      expect(subnetIdsOfTier('public')).toHaveLength(2);
+      expect(subnetIdsOfTier('fleet')).toHaveLength(2);
+      expect(subnetIdsOfTier('cache')).toHaveLength(2);
+      s.template.resourceCountIs('AWS::EC2::NatGateway', 2);
+      const azs = Object.values(s.resources('AWS::EC2::Subnet')).map((subnet) =>
+        JSON.stringify(subnet.Properties.AvailabilityZone),
+      );
+      expect(new Set(azs).size).toBe(2);
+    });
+
+    it('THEN the ALB sits in the public subnets, the instances in the fleet subnets, the cache in the isolated ones', () => {
+      s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+        Scheme: 'internet-facing',
+        Subnets: Match.arrayWith(refs(subnetIdsOfTier('public'))),
+      });
+      s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        VPCZoneIdentifier: refs(subnetIdsOfTier('fleet')),
+      });
+      s.template.hasResourceProperties('AWS::ElastiCache::SubnetGroup', {
+        SubnetIds: refs(subnetIdsOfTier('cache')),
+      });
+    });
+
+    it('THEN the Auto Scaling Group waits for the NAT routes, so instances can install packages at boot', () => {
+      const asg = s.json.Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+      const [, group] =
+        Object.entries(asg).find(([, r]) => r.Type === 'AWS::AutoScaling::AutoScalingGroup') ?? [];
+      expect(group?.DependsOn).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^NetworkVpcfleetSubnet1DefaultRoute/)]),
+      );
+    });
+  });
+
+  describe('WHEN the load balancer is synthesized', () => {
+    it('THEN with no certificate it listens on HTTP 80 and forwards to the fleet', () => {
+      s.template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+      s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Port: 80,
+        Protocol: 'HTTP',
+        DefaultActions: [Match.objectLike({ Type: 'forward' })],
+      });
+    });
+
+    it('THEN the target group checks GET /health on the service port and wants a 200', () => {
+      s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        Port: 3000,
+        Protocol: 'HTTP',
+        HealthCheckPath: '/health',
+        Matcher: { HttpCode: '200' },
+        HealthCheckIntervalSeconds: 5,
+        UnhealthyThresholdCount: 2,
+      });
+    });
+
+    it('THEN the deregistration delay covers the service drain plus its in-flight timeout', () => {
+      const drain = Number(/SHUTDOWN_DRAIN_MS=(\d+)/.exec(s.userData)?.[1]);
+      const timeout = Number(/SHUTDOWN_TIMEOUT_MS=(\d+)/.exec(s.userData)?.[1]);
+      expect(drain).toBeGreaterThan(0);
+      expect(timeout).toBeGreaterThan(0);
+      s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        TargetGroupAttributes: Match.arrayWith([
+          { Key: 'deregistration_delay.timeout_seconds', Value: String(Math.ceil((drain + timeout) / 1000)) },
+        ]),
+      });
+    });
+
+    it('THEN the drain outlasts the ALB noticing /health turned 503 (interval x unhealthy threshold)', () => {
+      const drain = Number(/SHUTDOWN_DRAIN_MS=(\d+)/.exec(s.userData)?.[1]);
+      expect(drain).toBeGreaterThan(5 * 2 * 1000);
+    });
+  });
+
+  describe('WHEN the fleet is synthesized', () => {
+    it('THEN the Auto Scaling Group runs 2 to 10 instances from the launch template', () => {
+      s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        MinSize: '2',
+        MaxSize: '10',
+        LaunchTemplate: Match.objectLike({ LaunchTemplateId: Match.anyValue() }),
+      });
+    });
+
+    it('THEN it scales by target tracking on ALB requests per target', () => {
+      s.template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        PolicyType: 'TargetTrackingScaling',
+        TargetTrackingConfiguration: Match.objectLike({
+          PredefinedMetricSpecification: Match.objectLike({
+            PredefinedMetricType: 'ALBRequestCountPerTarget',
+          }),
+          TargetValue: 30000,
+        }),
+      });
+    });
+
+    it('THEN it rolls updates one instance at a time, keeping capacity, waiting for each boot signal', () => {
+      s.template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+        UpdatePolicy: {
+          AutoScalingRollingUpdate: Match.objectLike({
+            MaxBatchSize: 1,
+            MinInstancesInService: 2,
+            WaitOnResourceSignals: true,
+          }),
+        },
+        CreationPolicy: { ResourceSignal: { Count: 2, Timeout: Match.anyValue() } },
+      });
+      expect(s.userData).toMatch(/\/opt\/aws\/bin\/cfn-signal .* -e \$exitCode/);
+      expect(s.userData).toMatch(
+        /curl -fsS -o \/dev\/null --max-time 2 http:\/\/127\.0\.0\.1:3000\/health; then exit 0/,
+      );
+    });
+
+    it('THEN the ASG uses EC2 health checks, so a Redis outage (every /health 503) does not recycle the fleet', () => {
+      s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { HealthCheckType: 'EC2' });
+    });
+
+    it('THEN instances boot the current Amazon Linux 2023 from its public SSM parameter, with no lookup', () => {
+      const parameters = s.json.Parameters as Record<string, { Type: string; Default: string }>;
+      const ami = Object.values(parameters).find(
+        (p) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
+      );
+      expect(ami?.Default).toMatch(
+        /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-kernel-[\w.]+-x86_64$/,
+      );
+      // context lookups would leave "missing" context in the assembly and need an AWS account at synth
+      expect(s.app.synth().manifest.missing ?? []).toEqual([]);
+      s.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: Match.objectLike({ InstanceType: 't3.small' }),
+      });
+    });
+
+    it('THEN the launch template requires IMDSv2 and keeps containers one hop away from it', () => {
+      s.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: Match.objectLike({
+          MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+        }),
+      });
+    });
+
+    it('THEN every volume of the launch template is encrypted', () => {
+      const data = s.only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData as {
+        BlockDeviceMappings: { Ebs: { Encrypted: boolean } }[];
+      };
+      expect(data.BlockDeviceMappings.length).toBeGreaterThan(0);
+      for (const mapping of data.BlockDeviceMappings) expect(mapping.Ebs.Encrypted).toBe(true);
+    });
+
+    it('THEN user data installs Docker and runs the image from ECR with a restart policy and a stop timeout', () => {
+      expect(s.userData).toContain('dnf install -y docker');
+      expect(s.userData).toMatch(/docker pull "\$IMAGE"/);
+      expect(s.userData).toMatch(/IMAGE=\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\./);
+      expect(s.userData).toContain('--restart unless-stopped');
+      const stopTimeout = Number(/--stop-timeout (\d+)/.exec(s.userData)?.[1]);
+      expect(stopTimeout).toBe(shutdownTiming().dockerStopTimeoutSeconds);
+      const drain = Number(/SHUTDOWN_DRAIN_MS=(\d+)/.exec(s.userData)?.[1]);
+      const timeout = Number(/SHUTDOWN_TIMEOUT_MS=(\d+)/.exec(s.userData)?.[1]);
+      expect(stopTimeout * 1000).toBeGreaterThan(drain + timeout);
+    });
+
+    it('THEN the container logs to CloudWatch through the awslogs driver, into a log group with retention', () => {
+      const [logGroupId] = Object.entries(s.resources('AWS::Logs::LogGroup')).find(([id]) =>
+        id.startsWith('FleetContainerLogs'),
+      ) ?? [''];
+      expect(s.userData).toContain('--log-driver awslogs');
+      expect(s.userData).toContain(`--log-opt awslogs-group='\${${logGroupId}}'`);
+      s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    it('THEN a watchdog restarts the container when Docker marks it unhealthy (/health/live)', () => {
+      expect(s.userData).toContain('{{.State.Health.Status}}');
+      expect(s.userData).toContain('docker restart flash-sale');
+      expect(s.userData).toContain('systemctl enable --now flash-sale-watchdog.timer');
+    });
+
+    it('THEN the service runs in production with the unsafe endpoint off', () => {
+      expect(s.userData).toContain('NODE_ENV=production');
+      expect(s.userData).toMatch(/^UNSAFE_ENDPOINT=off$/m);
+    });
+
+    it('THEN the image asset sends docker build only what the Dockerfile copies (no infra-cdk, cdk.out, node_modules)', () => {
+      const assetDirs = fs.readdirSync(s.app.outdir).filter((name) => name.startsWith('asset.'));
+      const imageDir = assetDirs.find((name) => fs.existsSync(path.join(s.app.outdir, name, 'Dockerfile')));
+      expect(imageDir).toBeDefined();
+      const staged = fs.readdirSync(path.join(s.app.outdir, imageDir ?? '')).sort();
+      expect(staged).toEqual([...IMAGE_CONTEXT].sort());
+    });
+  });
+
+  describe('WHEN the security groups are synthesized', () => {
+    const groupId = (prefix: string): string =>
+      Object.keys(s.resources('AWS::EC2::SecurityGroup')).find((id) => id.startsWith(prefix)) ?? 'missing';
+
+    it('THEN the cache accepts only the fleet, on the Redis port, and opens nothing else', () => {
+      const cache = groupId('CacheSecurityGroup');
+      const fleet = groupId('FleetSecurityGroup');
+      const ingress = Object.values(s.resources('AWS::EC2::SecurityGroupIngress')).filter(
+        (rule) =>
+          JSON.stringify(rule.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [cache, 'GroupId'] }),
+      );
+      expect(ingress.map((rule) => rule.Properties)).toEqual([
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 6379,
+          ToPort: 6379,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [fleet, 'GroupId'] },
+        }),
+      ]);
+      const inline = s.resources('AWS::EC2::SecurityGroup')[cache]?.Properties;
+      expect(inline?.SecurityGroupIngress).toBeUndefined();
+    });
+
+    it('THEN the fleet accepts only the ALB, on the service port', () => {
+      const fleet = groupId('FleetSecurityGroup');
+      const alb = groupId('LoadBalancerAlbSecurityGroup');
+      const ingress = Object.values(s.resources('AWS::EC2::SecurityGroupIngress')).filter(
+        (rule) =>
+          JSON.stringify(rule.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [fleet, 'GroupId'] }),
+      );
+      expect(ingress.map((rule) => rule.Properties)).toEqual([
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 3000,
+          ToPort: 3000,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [alb, 'GroupId'] },
+        }),
+      ]);
+      expect(s.resources('AWS::EC2::SecurityGroup')[fleet]?.Properties.SecurityGroupIngress).toBeUndefined();
+    });
+
+    it('THEN the ALB is open to the internet on port 80 only', () => {
+      const alb = s.resources('AWS::EC2::SecurityGroup')[groupId('LoadBalancerAlbSecurityGroup')];
+      expect(alb?.Properties.SecurityGroupIngress).toEqual([
+        expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80, IpProtocol: 'tcp' }),
+      ]);
+    });
+  });
+
+  describe('WHEN the cache is synthesized', () => {
+    it('THEN it is a Multi-AZ Redis replication group with automatic failover and one replica', () => {
+      s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        Engine: 'redis',
+        MultiAZEnabled: true,
+        AutomaticFailoverEnabled: true,
+        NumCacheClusters: 2,
+        NumNodeGroups: Match.absent(),
+        CacheNodeType: 'cache.t4g.small',
+      });
+    });
+
+    it('THEN it encrypts in transit and at rest', () => {
+      s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        TransitEncryptionEnabled: true,
+        AtRestEncryptionEnabled: true,
+      });
+    });
+
+    it('THEN its parameter group never evicts (stock is the source of truth) and keeps cluster mode off', () => {
+      const group = s.only('AWS::ElastiCache::ParameterGroup');
+      expect(group.Properties.Properties).toEqual({
+        'maxmemory-policy': 'noeviction',
+        'cluster-enabled': 'no',
+      });
+      s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        CacheParameterGroupName: { Ref: group.id },
+      });
+    });
+
+    it('THEN its AUTH token is a dynamic reference to a generated Secrets Manager secret', () => {
+      const rg = s.only('AWS::ElastiCache::ReplicationGroup');
+      const authToken = JSON.stringify(rg.Properties.AuthToken);
+      const secretId = /"Ref":"(CacheAuthToken[A-Z0-9]+)"/i.exec(authToken)?.[1] ?? 'missing';
+      expect(authToken).toBe(
+        JSON.stringify({
+          'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretId }, ':SecretString:::}}']],
+        }),
+      );
+      s.template.hasResource('AWS::SecretsManager::Secret', {
+        Properties: Match.objectLike({
+          GenerateSecretString: Match.anyValue(),
+          SecretString: Match.absent(),
+        }),
+      });
+      expect(s.resources('AWS::SecretsManager::Secret')[secretId]?.Properties.GenerateSecretString).toEqual(
+        expect.objectContaining({ ExcludePunctuation: true, PasswordLength: 64 }),
+      );
+    });
+  });
+
+  describe('WHEN secrets reach the instances', () => {
+    it('THEN the tokens are generated by Secrets Manager and no secret string is written in the template', () => {
+      const secrets = s.resources('AWS::SecretsManager::Secret');
+      const tokens = Object.entries(secrets).filter(([id]) => /AuthToken|AdminToken/.test(id));
+      expect(tokens).toHaveLength(2);
+      for (const [, secret] of tokens) {
+        expect(secret.Properties.SecretString).toBeUndefined();
+        expect(secret.Properties.GenerateSecretString).toBeDefined();
+      }
+    });
+
+    it('THEN the connection secret holds only the Redis endpoint, mode and TLS switch', () => {
+      const [, connection] =
+        Object.entries(s.resources('AWS::SecretsManager::Secret')).find(([id]) =>
+          id.includes('RedisConnection'),
+        ) ?? [];
+      const text = JSON.stringify(connection?.Properties.SecretString);
+      const keys = [...text.matchAll(/\\"([A-Z_]+)\\":/g)].map((m) => m[1]);
+      expect(keys).toEqual(['REDIS_MODE', 'REDIS_URL', 'REDIS_TLS']);
+      expect(text).toContain('PrimaryEndPoint.Address');
+      expect(text).toContain('\\"REDIS_TLS\\":\\"on\\"');
+      expect(text).toContain('rediss://');
+    });
+
+    it('THEN user data fetches every secret at boot and writes only shell variables into the env file', () => {
+      expect(
+        s.userData.match(/REDIS_CONNECTION=\$\(secret '\$\{SecretsRedisConnection\w+\}'\)/),
+      ).not.toBeNull();
+      expect(s.userData.match(/REDIS_PASSWORD=\$\(secret '\$\{CacheAuthToken\w+\}'\)/)).not.toBeNull();
+      expect(s.userData.match(/ADMIN_TOKEN=\$\(secret '\$\{SecretsAdminToken\w+\}'\)/)).not.toBeNull();
+      expect(s.userData).toMatch(/^REDIS_PASSWORD=\$REDIS_PASSWORD$/m);
+      expect(s.userData).toMatch(/^ADMIN_TOKEN=\$ADMIN_TOKEN$/m);
+      expect(s.userData).not.toMatch(/set -x|bash -x/);
+    });
+
+    it('THEN no string in the whole template looks like a token assigned to a secret variable', () => {
+      const text = JSON.stringify(s.json);
+      // a value of a secret variable or property that is not a shell variable or a dynamic reference
+      expect(text).not.toMatch(/(ADMIN_TOKEN|REDIS_PASSWORD|AUTH_TOKEN)=(?!\$)[^\s"\\]+/);
+      expect(text).not.toMatch(/"(AuthToken|Password|SecretString)":"[^{"][^"]*"/);
+      expect(text).not.toMatch(/rediss?:\/\/[^"@/]*:[^"@/]+@/);
+    });
+
+    it('THEN the instance role may read exactly those three secrets, and nothing else in Secrets Manager', () => {
+      const statements = Object.values(s.resources('AWS::IAM::Policy')).flatMap(
+        (policy) =>
+          (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+            .Statement,
+      );
+      const secretStatements = statements.filter((st) =>
+        JSON.stringify(st.Action).includes('secretsmanager:'),
+      );
+      expect(secretStatements).toHaveLength(1);
+      const [statement] = secretStatements;
+      expect(statement?.Action).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+      const resources = (statement?.Resource as { Ref: string }[]).map((r) =>
+        r.Ref.replace(/[A-F0-9]{8}$/, ''),
+      );
+      expect(resources.sort()).toEqual(['CacheAuthToken', 'SecretsAdminToken', 'SecretsRedisConnection']);
+    });
+  });
+
+  describe('WHEN observability is synthesized', () => {
+    it('THEN a dashboard graphs requests, 5xx, latency, healthy hosts, cache CPU, memory and replication lag', () => {
+      const body = JSON.stringify(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+      for (const metric of [
+        'RequestCount',
+        'HTTPCode_Target_5XX_Count',
+        'HTTPCode_ELB_5XX_Count',
+        'TargetResponseTime',
+        'HealthyHostCount',
+        'UnHealthyHostCount',
+        'EngineCPUUtilization',
+        'DatabaseMemoryUsagePercentage',
+        'ReplicationLag',
+      ]) {
+        expect(body).toContain(metric);
+      }
+    });
+
+    it('THEN three alarms watch the 5xx rate, unhealthy hosts and cache memory', () => {
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+      const alarms = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
+      expect(alarms).toContain('100 * (FILL(t5xx, 0) + FILL(e5xx, 0)) / requests');
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'UnHealthyHostCount',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Threshold: 80,
+        Metrics: Match.arrayWith([
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({
+                MetricName: 'DatabaseMemoryUsagePercentage',
+                Dimensions: [
+                  {
+                    Name: 'CacheClusterId',
+                    Value: {
+                      'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^CacheReplicationGroup') }, '-001']],
+                    },
+                  },
+                ],
+              }),
+            }),
+          }),
+        ]),
+      });
+    });
+  });
+
+  describe('WHEN the outputs are synthesized', () => {
+    it('THEN they give the ALB URL, the cache endpoint and the name of the admin token secret', () => {
+      s.template.hasOutput('AlbUrl', {
+        Value: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [Match.anyValue(), 'DNSName'] }]] },
+      });
+      s.template.hasOutput('CacheEndpoint', {
+        Value: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.anyValue(), 'PrimaryEndPoint.Address'] }, ':6379']],
+        },
+      });
+      s.template.hasOutput('AdminTokenSecretName', { Value: Match.anyValue() });
+      expect(JSON.stringify((s.json.Outputs as Record<string, unknown>).AdminTokenSecretName)).toContain(
+        'SecretsAdminToken',
+      );
+    });
+  });
+});
