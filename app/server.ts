@@ -131,8 +131,15 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
-      const deadline = sleep(config.shutdownTimeoutMs).then(() => 'timeout' as const);
-      if ((await Promise.race([closed, deadline])) === 'timeout') {
+      // The deadline timer is cancelled once the listener has closed: left running it would keep the
+      // process (or a test runner hosting the service) alive for the whole timeout.
+      const cancelDeadline = new AbortController();
+      const deadline = sleep(config.shutdownTimeoutMs, 'timeout' as const, {
+        signal: cancelDeadline.signal,
+      }).catch(() => 'cancelled' as const);
+      const first = await Promise.race([closed, deadline]);
+      cancelDeadline.abort();
+      if (first === 'timeout') {
         logger.warn('in-flight requests did not finish in time; closing their connections');
         server.closeAllConnections();
       }
