@@ -66,6 +66,17 @@ const schema = z
         message: 'is required when NODE_ENV=production',
       });
     }
+    // WAIT counts the replicas that hold the writes of the connection it is sent on. On a cluster it is
+    // a keyless command that ioredis sends to any node, so it could confirm a purchase made on another
+    // shard: refuse the combination rather than answer 200 for an order no replica was asked about.
+    if (env.REDIS_MODE === 'cluster' && env.REDIS_WAIT_REPLICAS > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_WAIT_REPLICAS'],
+        message:
+          'is not supported with REDIS_MODE=cluster (WAIT would not reach the shard that took the purchase); set it to 0',
+      });
+    }
     if (env.REDIS_MODE === 'sentinel' && !env.REDIS_NODES) {
       ctx.addIssue({
         code: 'custom',

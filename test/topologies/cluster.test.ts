@@ -1,3 +1,5 @@
+import { ConfigError, loadConfig } from '../../app/config';
+import { spawnApp } from '../support/app-process';
 import { describePurchaseInvariants } from '../support/purchase-invariant-suite';
 import { startRedisCluster } from '../support/redis-cluster';
 
@@ -20,4 +22,19 @@ describePurchaseInvariants('a 3-master Redis Cluster', async () => {
       await cluster.stop();
     },
   };
+});
+
+describe('REDIS_WAIT_REPLICAS on a cluster', () => {
+  const env = { REDIS_MODE: 'cluster', REDIS_NODES: '127.0.0.1:7000', REDIS_WAIT_REPLICAS: '1' };
+
+  it('when it is set with REDIS_MODE=cluster, then the configuration is refused and names the variable', () => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(/REDIS_WAIT_REPLICAS: is not supported with REDIS_MODE=cluster/);
+    expect(loadConfig({ ...env, REDIS_WAIT_REPLICAS: '0' }).redis.waitReplicas).toBe(0);
+    expect(loadConfig({ ...env, REDIS_MODE: 'sentinel' }).redis.waitReplicas).toBe(1);
+  });
+
+  it('when a process is started that way, then it exits with EX_CONFIG before listening', async () => {
+    await expect(spawnApp(env)).rejects.toThrow(/exited with 78 before listening.*REDIS_WAIT_REPLICAS/s);
+  });
 });
