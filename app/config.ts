@@ -30,6 +30,7 @@ const schema = z
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SLOW_REQUEST_MS: integer(1, 600_000).default(1000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
 
     REDIS_MODE: z.enum(['standalone', 'sentinel', 'cluster']).default('standalone'),
     REDIS_URL: z
@@ -94,6 +95,8 @@ export interface Config {
   readonly instanceId: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly slowRequestMs: number;
+  /** a client that has not sent its whole request (headers and body) by then gets a 408 */
+  readonly requestTimeoutMs: number;
   readonly redis: {
     readonly mode: Env['REDIS_MODE'];
     readonly url: string;
@@ -149,6 +152,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     instanceId: env.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: env.LOG_LEVEL,
     slowRequestMs: env.SLOW_REQUEST_MS,
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
     redis: {
       mode: env.REDIS_MODE,
       url: env.REDIS_URL,

@@ -108,12 +108,19 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     },
   });
 
-  const server = createServer(app);
+  const server = createServer(
+    {
+      // A slow client cannot hold a connection and a request slot forever: it gets a 408 once the
+      // request timeout has passed. Node checks for expired requests every connectionsCheckingInterval
+      // (30 s by default), which would let a short timeout run several times over.
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(66_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
+    },
+    app,
+  );
   // An ALB keeps idle connections for 60 s: ours must outlive them, or it would see resets.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  // A slow client cannot hold a connection and a request slot forever.
-  server.requestTimeout = 30_000;
   server.listen(config.port);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
