@@ -10,6 +10,8 @@ export interface BuyerAnswer {
   readonly ms: number;
   readonly at: number;
   readonly orderId: string | undefined;
+  /** a 200 that answers a retry with an earlier request's order (Idempotent-Replayed) */
+  readonly replayed: boolean;
 }
 
 export interface BuyersOptions {
@@ -64,7 +66,8 @@ export function startBuyers(options: BuyersOptions): Buyers {
         const url = pick();
         const answer = await purchase(url, { sku: options.sku }, key, options.requestTimeoutMs ?? 5_000);
         const orderId = answer.status === 200 ? String(answer.body.orderId) : undefined;
-        answers.push({ key, url, status: answer.status, ms: answer.ms, at: Date.now(), orderId });
+        const replayed = answer.headers?.get('idempotent-replayed') === 'true';
+        answers.push({ key, url, status: answer.status, ms: answer.ms, at: Date.now(), orderId, replayed });
         if (answer.status === 200) {
           purchases.set(key, orderId);
           succeeded += 1;
