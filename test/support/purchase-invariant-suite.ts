@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { RedisClient } from '../../app/redis/scripts';
 import { skuKeys } from '../../app/redis/keys';
 import { auth, startTestService, uniqueSku } from './fixtures';
+import { recordFigures } from './figures';
 import type { TestService } from './fixtures';
 import { send } from './http-client';
 import { expectConserved, expectLogMatchesAnswers, readSkuState } from './invariants';
@@ -224,6 +225,11 @@ export function describePurchaseInvariants(
       });
       stopFlushing.abort();
       await flusher;
+      recordFigures(`script-flush-${topologyName.replace(/\W+/g, '-')}`, {
+        purchases: requests,
+        scriptCacheFlushesDuringTheStorm: flushes,
+        answersByStatus: Object.fromEntries(result.statuses),
+      });
       expect(flushes).toBeGreaterThan(0);
       expect(result.transportErrors).toBe(0);
       expect([...result.statuses]).toEqual([[200, requests]]);
