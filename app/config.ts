@@ -30,6 +30,7 @@ const schema = z
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SLOW_REQUEST_MS: integer(1, 600_000).default(1000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
 
     REDIS_MODE: z.enum(['standalone', 'sentinel', 'cluster']).default('standalone'),
     REDIS_URL: z
@@ -66,6 +67,17 @@ const schema = z
         message: 'is required when NODE_ENV=production',
       });
     }
+    // WAIT counts the replicas that hold the writes of the connection it is sent on. On a cluster it is
+    // a keyless command that ioredis sends to any node, so it could confirm a purchase made on another
+    // shard: refuse the combination rather than answer 200 for an order no replica was asked about.
+    if (env.REDIS_MODE === 'cluster' && env.REDIS_WAIT_REPLICAS > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_WAIT_REPLICAS'],
+        message:
+          'is not supported with REDIS_MODE=cluster (WAIT would not reach the shard that took the purchase); set it to 0',
+      });
+    }
     if (env.REDIS_MODE === 'sentinel' && !env.REDIS_NODES) {
       ctx.addIssue({
         code: 'custom',
@@ -83,6 +95,8 @@ export interface Config {
   readonly instanceId: string;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly slowRequestMs: number;
+  /** a client that has not sent its whole request (headers and body) by then gets a 408 */
+  readonly requestTimeoutMs: number;
   readonly redis: {
     readonly mode: Env['REDIS_MODE'];
     readonly url: string;
@@ -144,6 +158,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     instanceId: env.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: env.LOG_LEVEL,
     slowRequestMs: env.SLOW_REQUEST_MS,
+    requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
     redis: {
       mode: env.REDIS_MODE,
       url: env.REDIS_URL,

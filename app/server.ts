@@ -108,12 +108,19 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     },
   });
 
-  const server = createServer(app);
+  const server = createServer(
+    {
+      // A slow client cannot hold a connection and a request slot forever: it gets a 408 once the
+      // request timeout has passed. Node checks for expired requests every connectionsCheckingInterval
+      // (30 s by default), which would let a short timeout run several times over.
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: Math.min(66_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 4))),
+    },
+    app,
+  );
   // An ALB keeps idle connections for 60 s: ours must outlive them, or it would see resets.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  // A slow client cannot hold a connection and a request slot forever.
-  server.requestTimeout = 30_000;
   server.listen(config.port);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -131,17 +138,18 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
-      const timer = new AbortController();
+      // The deadline timer is cancelled once the listener has closed: left running it would keep the
+      // process (or a test runner hosting the service) alive for the whole timeout.
+      const cancelDeadline = new AbortController();
       const deadline = sleep(config.shutdownTimeoutMs, 'timeout' as const, {
-        signal: timer.signal,
-        ref: false,
-      });
-      if ((await Promise.race([closed, deadline])) === 'timeout') {
+        signal: cancelDeadline.signal,
+      }).catch(() => 'cancelled' as const);
+      const first = await Promise.race([closed, deadline]);
+      cancelDeadline.abort();
+      if (first === 'timeout') {
         logger.warn('in-flight requests did not finish in time; closing their connections');
         server.closeAllConnections();
       }
-      timer.abort();
-      deadline.catch(() => undefined);
       stopped = true;
       await redis.quit().catch(() => {
         redis.disconnect();

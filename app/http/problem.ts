@@ -44,6 +44,23 @@ function fromBodyParser(error: unknown): AppError | undefined {
   }
 }
 
+/**
+ * Other errors the framework raises for a bad request carry a 4xx `status` (http-errors style): the
+ * router's "Failed to decode param" URIError for a path like /products/%zz is one. Without this they
+ * would fall through to a 500.
+ */
+function fromFrameworkClientError(error: unknown): AppError | undefined {
+  if (error instanceof URIError) {
+    return new AppError('invalid_request', 'the request path is not valid percent-encoding');
+  }
+  if (typeof error !== 'object' || error === null || !('status' in error)) return undefined;
+  const status = error.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (status === 413) return new AppError('payload_too_large', 'the request is too large');
+  if (status === 415) return new AppError('unsupported_media_type', 'the request body must be JSON in UTF-8');
+  return new AppError('invalid_request', 'the request could not be understood');
+}
+
 export function notFound(): RequestHandler {
   return (req, res) => {
     sendProblem(res, new AppError('not_found', `no route for ${req.method} ${req.path}`));
@@ -61,7 +78,7 @@ export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHand
       sendProblem(res, error);
       return;
     }
-    const clientError = fromBodyParser(error);
+    const clientError = fromBodyParser(error) ?? fromFrameworkClientError(error);
     if (clientError) {
       sendProblem(res, clientError);
       return;

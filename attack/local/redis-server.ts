@@ -61,11 +61,20 @@ export interface StartRedisOptions {
   readonly port?: number;
   /** extra redis-server arguments, e.g. ['--replicaof', '127.0.0.1', '7000'] */
   readonly args?: readonly string[];
+  /**
+   * a data directory that outlives the server (e.g. with `--appendonly yes`, to restart it with its data);
+   * the caller removes it. Without one, a fresh directory is made and removed on stop.
+   */
+  readonly dir?: string;
 }
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<LocalRedis> {
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'flash-sale-redis-'));
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'flash-sale-redis-'));
+  const removeDir = (): void => {
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
   const child = spawn(
     REDIS_SERVER_BINARY,
     [
@@ -96,7 +105,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
     ]);
   } catch (error) {
     child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
     throw error;
   }
   let stopping: Promise<void> | undefined;
@@ -110,7 +119,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
           child.kill('SIGTERM');
           await exited;
         }
-        rmSync(dir, { recursive: true, force: true });
+        removeDir();
       })();
       return stopping;
     },

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = join(__dirname, '..', '..');
@@ -37,13 +38,40 @@ export async function spawnApp(env: Record<string, string>, timeoutMs = 30_000):
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  // An app that never got ready must not outlive the test that started it.
+  const startup = waitForHealthy(child, logs, () => stderr, timeoutMs);
+  const port = await startup.catch((error: unknown) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return {
+    url,
+    port,
+    child,
+    logs,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Reads the port from the "listening" log line (so PORT=0 works), then polls /health until 200. */
+async function waitForHealthy(
+  child: ChildProcessByStdio<null, Readable, Readable>,
+  logs: Record<string, unknown>[],
+  stderr: () => string,
+  timeoutMs: number,
+): Promise<number> {
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(new Error(`app did not start in ${timeoutMs} ms: ${stderr}`));
+      reject(new Error(`app did not start in ${timeoutMs} ms: ${stderr()}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`app exited with ${String(code)} before listening: ${stderr}`));
+      reject(new Error(`app exited with ${String(code)} before listening: ${stderr()}`));
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
@@ -65,19 +93,8 @@ export async function spawnApp(env: Record<string, string>, timeoutMs = 30_000):
       (res) => res.status,
       () => 0,
     );
-    if (status === 200) break;
+    if (status === 200) return port;
     if (Date.now() > deadline) throw new Error(`app on ${url} never became healthy`);
     await sleep(100);
   }
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  return {
-    url,
-    port,
-    child,
-    logs,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
 }

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { skuKeys } from '../../app/redis/keys';
+import type { RedisClient } from '../../app/redis/scripts';
 
 export interface SkuState {
   readonly stock: number;
@@ -12,7 +12,7 @@ export interface SkuState {
 }
 
 /** Reads everything the design's invariants speak of, straight from Redis. */
-export async function readSkuState(redis: Redis, sku: string): Promise<SkuState> {
+export async function readSkuState(redis: RedisClient, sku: string): Promise<SkuState> {
   const k = skuKeys(sku);
   const [stock, product, entries, buyers] = await Promise.all([
     redis.get(k.stock),
@@ -45,4 +45,15 @@ export function expectConserved(state: SkuState): void {
   expect(state.stock).toBeGreaterThanOrEqual(0);
   expect(state.unitsInLog).toBeLessThanOrEqual(state.stocked);
   expect(state.stock + state.unitsInLog).toBe(state.stocked);
+}
+
+/**
+ * Invariant 3 of the design: every order answered 200 is in the log, and the log holds no order that
+ * was not answered 200 to someone. `answered` are the public order ids (`<sku>:<stream id>`).
+ */
+export function expectLogMatchesAnswers(sku: string, state: SkuState, answered: Iterable<string>): void {
+  const inLog = new Set(state.orders.map((order) => `${sku}:${order.id}`));
+  const mine = new Set([...answered].filter((orderId) => orderId.startsWith(`${sku}:`)));
+  expect([...mine].filter((orderId) => !inLog.has(orderId))).toEqual([]);
+  expect([...inLog].filter((orderId) => !mine.has(orderId))).toEqual([]);
 }

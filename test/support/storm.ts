@@ -3,7 +3,13 @@ import { Agent, request } from 'node:http';
 export interface StormResult {
   readonly statuses: Map<number, number>;
   /** bodies of the 200 answers */
-  readonly successes: { orderId: string; remaining: number; instance: string }[];
+  readonly successes: {
+    orderId: string;
+    sku: string;
+    quantity: number;
+    remaining: number;
+    instance: string;
+  }[];
   /** transport failures (no HTTP answer) */
   readonly transportErrors: number;
   count(status: number): number;
@@ -14,7 +20,7 @@ export interface StormOptions {
   readonly path: string;
   readonly requests: number;
   /** JSON body for every request, or a function of the request's index */
-  readonly body?: unknown;
+  readonly body?: ((index: number) => unknown) | Record<string, unknown>;
   readonly headers?: (index: number) => Record<string, string>;
   /** sockets per target */
   readonly connections?: number;
@@ -32,7 +38,8 @@ export async function storm(options: StormOptions): Promise<StormResult> {
   const one = (index: number): Promise<void> =>
     new Promise((resolve) => {
       const target = new URL(options.path, options.urls[index % options.urls.length]);
-      const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+      const body: unknown = typeof options.body === 'function' ? options.body(index) : options.body;
+      const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
         target,
         {
@@ -54,6 +61,8 @@ export async function storm(options: StormOptions): Promise<StormResult> {
             if (status === 200) {
               const body = JSON.parse(Buffer.concat(chunks).toString()) as {
                 orderId: string;
+                sku: string;
+                quantity: number;
                 remaining: number;
               };
               successes.push({ ...body, instance: String(res.headers['x-instance-id']) });

@@ -1,0 +1,51 @@
+import { request } from 'node:http';
+
+export interface RawAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/**
+ * One HTTP request exactly as given: any method, any path (not normalised, not re-encoded), any
+ * headers, any body bytes. fetch() would tidy a hostile request up before sending it. Status 0 means
+ * the server closed the connection without an answer.
+ */
+export function rawRequest(
+  url: string,
+  options: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<RawAnswer> {
+  return new Promise((resolve) => {
+    const target = new URL(url);
+    const req = request({
+      host: target.hostname,
+      port: target.port,
+      method: options.method,
+      path: options.path,
+      agent: false,
+      headers: {
+        ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }),
+        ...options.headers,
+      },
+    });
+    req.setTimeout(10_000, () => req.destroy());
+    req.on('error', () => {
+      resolve({ status: 0, headers: {}, body: '' });
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
+      });
+      res.on('error', () => {
+        resolve({ status: 0, headers: {}, body: '' });
+      });
+    });
+    req.end(options.body);
+  });
+}

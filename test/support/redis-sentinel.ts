@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { freePort } from '../../attack/local/free-port';
+import { REDIS_SERVER_BINARY, startRedis, waitForPing } from '../../attack/local/redis-server';
+import type { LocalRedis } from '../../attack/local/redis-server';
+
+export const SENTINEL_MASTER_NAME = 'mymaster';
+
+/**
+ * The local stand-in for a Multi-AZ replication group: a primary, one replica and three sentinels
+ * (quorum 2) on 127.0.0.1, with failure detection in about a second.
+ */
+export interface LocalSentinelGroup {
+  readonly primary: LocalRedis;
+  readonly replica: LocalRedis;
+  readonly sentinelPorts: readonly number[];
+  /** `127.0.0.1:port,...` of the sentinels, the value of REDIS_NODES */
+  readonly sentinelNodes: string;
+  /** the port the sentinels name as primary now */
+  primaryPort(): Promise<number>;
+  /** resolves once the sentinels name another primary than `formerPort`, and it answers as one */
+  waitForFailover(formerPort: number, timeoutMs?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function sentinelClient(port: number): Redis {
+  return new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+}
+
+async function ask<T>(port: number, question: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = sentinelClient(port);
+  try {
+    await redis.connect();
+    return await question(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function startSentinel(
+  primaryPort: number,
+): Promise<{ port: number; process: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'flash-sale-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  // The sentinel rewrites its own file as it learns the topology, so each gets a writable copy.
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${primaryPort} 2`,
+      `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 1000`,
+      `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 5000`,
+      `sentinel parallel-syncs ${SENTINEL_MASTER_NAME} 1`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(REDIS_SERVER_BINARY, [conf, '--sentinel'], { stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPing(port);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { port, process: child, stop };
+}
+
+/**
+ * Starts the group and waits until every sentinel knows the replica and the two other sentinels
+ * (`SENTINEL CKQUORUM` passes), so that a failover can be authorised as soon as the primary dies.
+ */
+export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(stops.map((stopOne) => stopOne()));
+  };
+  try {
+    const primary = await startRedis();
+    stops.push(() => primary.stop());
+    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    stops.push(() => replica.stop());
+    const sentinels = [];
+    for (let i = 0; i < 3; i += 1) {
+      const sentinel = await startSentinel(primary.port);
+      stops.push(() => sentinel.stop());
+      sentinels.push(sentinel);
+    }
+    const sentinelPorts = sentinels.map((sentinel) => sentinel.port);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ready = await Promise.all(
+        sentinelPorts.map((port) =>
+          ask(port, async (redis) => {
+            const replicas = (await redis.call('SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME)) as string[][];
+            const others = (await redis.call('SENTINEL', 'SENTINELS', SENTINEL_MASTER_NAME)) as unknown[];
+            await redis.call('SENTINEL', 'CKQUORUM', SENTINEL_MASTER_NAME);
+            const replicaKnown = replicas.some((fields) => {
+              const flags = fields[fields.indexOf('flags') + 1] ?? '';
+              return fields.includes(String(replica.port)) && !flags.includes('down');
+            });
+            return replicaKnown && others.length === 2;
+          }).catch(() => false),
+        ),
+      );
+      if (ready.every(Boolean)) break;
+      if (Date.now() > deadline) throw new Error('the sentinels never agreed on the topology');
+      await sleep(200);
+    }
+
+    const primaryPort = async (): Promise<number> => {
+      for (const port of sentinelPorts) {
+        try {
+          const address = (await ask(port, (redis) =>
+            redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME),
+          )) as [string, string];
+          return Number(address[1]);
+        } catch {
+          // that sentinel is not answering; ask the next one
+        }
+      }
+      throw new Error('no sentinel answered');
+    };
+
+    return {
+      primary,
+      replica,
+      sentinelPorts,
+      sentinelNodes: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
+      primaryPort,
+      waitForFailover: async (formerPort, timeoutMs = 30_000) => {
+        const until = Date.now() + timeoutMs;
+        for (;;) {
+          const port = await primaryPort();
+          if (port !== formerPort) {
+            const role = await ask(port, (redis) => redis.call('ROLE') as Promise<[string]>).catch(() => [
+              'unreachable',
+            ]);
+            if (role[0] === 'master') return port;
+          }
+          if (Date.now() > until) throw new Error(`no failover from ${formerPort} in ${timeoutMs} ms`);
+          await sleep(100);
+        }
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
