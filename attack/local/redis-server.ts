@@ -61,6 +61,11 @@ export interface StartRedisOptions {
   readonly port?: number;
   /** extra redis-server arguments, e.g. ['--replicaof', '127.0.0.1', '7000'] */
   readonly args?: readonly string[];
+  /**
+   * its own process group, so that a Ctrl-C in the terminal reaches only the demo, which can then still
+   * read the stock back before it stops this server itself
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<LocalRedis> {
@@ -84,7 +89,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
       'noeviction',
       ...(options.args ?? []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup === true },
   );
   const exited = once(child, 'exit');
   try {
