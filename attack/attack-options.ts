@@ -76,7 +76,7 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
     name: 'requests',
     aliases: ['n', 'a', 'amount'],
     type: 'integer',
-    default: 3000,
+    default: 2000,
     min: 1,
     max: 10_000_000,
     help: 'purchases to fire per run',

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UsageError } from './cli-options';
 import { demoHelp, parseDemoArgs } from './demo-options';
 import { startFleet } from './local/fleet';
@@ -21,8 +21,6 @@ const NO_REDIS = `demo: no Redis to use. Either install redis-server, e.g.
 or point the demo at a running Redis:
   REDIS_URL=redis://127.0.0.1:6379 npm run demo
 `;
-
-export const FLEET_LOG = 'reports/fleet.log';
 
 function seconds(sinceMs: number): string {
   return `${((Date.now() - sinceMs) / 1000).toFixed(1)} s`;
@@ -68,8 +66,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     io.stderr.write(`redis: ${redisLabel}\n`);
 
-    mkdirSync(dirname(FLEET_LOG), { recursive: true });
-    const log = createWriteStream(FLEET_LOG);
+    // The instances' logs go beside the reports, out of the presenter's terminal.
+    const fleetLog = join(dirname(options.jsonFile), 'fleet.log');
+    mkdirSync(dirname(fleetLog), { recursive: true });
+    const log = createWriteStream(fleetLog);
     cleanup.push({ what: 'fleet log', stop: () => once(log.end(), 'finish') });
     // A fresh admin token per demo: the fleet is private, and the reset goes through the real auth path.
     const adminToken = randomBytes(24).toString('hex');
@@ -90,7 +90,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     cleanup.push({ what: 'fleet', stop: () => fleet.stop() });
     io.stderr.write(
       `fleet: ${options.instances} instances on ${fleet.url} (${fleet.instanceIds.join(', ')}), ` +
-        `UNSAFE_DELAY_MS=${options.unsafeDelayMs}, ready after ${seconds(began)}; logs in ${FLEET_LOG}\n`,
+        `UNSAFE_DELAY_MS=${options.unsafeDelayMs}, ready after ${seconds(began)}; logs in ${fleetLog}\n`,
     );
 
     const session = await runSession(fleet.url, { ...options, adminToken }, io, {
