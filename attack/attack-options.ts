@@ -16,6 +16,8 @@ export interface AttackSettings {
   readonly adminToken: string | undefined;
   /** seconds before autocannon gives up on one answer */
   readonly timeoutSeconds: number;
+  /** unmeasured purchases per endpoint before the runs, on WARMUP_SKU */
+  readonly warmup: number;
   readonly jsonFile: string | undefined;
   readonly reportFile: string | undefined;
 }
@@ -31,6 +33,9 @@ export interface HelpRequested {
 }
 
 const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The warm-up buys this SKU, never the attacked one, so that each measured run starts from its reset. */
+export const WARMUP_SKU = 'flash-sale-warmup';
 
 function checkUrl(value: string): string | undefined {
   try {
@@ -108,6 +113,15 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
     help: 'seconds to wait for one answer before counting a timeout',
   },
   {
+    name: 'warmup',
+    aliases: ['w'],
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    help: `unmeasured purchases per endpoint first, on the SKU ${WARMUP_SKU}, so a cold fleet is warm`,
+  },
+  {
     name: 'json',
     aliases: ['j'],
     type: 'string',
@@ -172,6 +186,7 @@ export function toSettings(values: Record<string, OptionValue>): AttackSettings 
     users: values.users as number,
     adminToken: values['admin-token'] as string | undefined,
     timeoutSeconds: values.timeout as number,
+    warmup: values.warmup as number,
     jsonFile: values.json as string | undefined,
     reportFile: values.report as string | undefined,
   };

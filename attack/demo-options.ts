@@ -14,6 +14,7 @@ export interface DemoOptions extends AttackSettings {
 
 export const DEFAULT_JSON_FILE = 'reports/demo.json';
 export const DEFAULT_REPORT_FILE = 'reports/demo.html';
+export const DEFAULT_WARMUP = 1000;
 
 /** The attack's options (no target: the demo starts its own fleet), plus how to run that fleet. */
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
@@ -35,9 +36,12 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
     max: 10_000,
     help: "pause between the unsafe endpoint's read and write: widens the race window",
   },
-  ...SHARED_OPTIONS.map((spec) => {
+  ...SHARED_OPTIONS.map((spec): OptionSpec => {
     if (spec.name === 'json') return { ...spec, defaultLabel: DEFAULT_JSON_FILE };
     if (spec.name === 'report') return { ...spec, defaultLabel: DEFAULT_REPORT_FILE };
+    // A fleet the demo has just started is cold (JIT, connections): measured, a 1000-connection burst
+    // on it timed out where the same burst on a warm fleet did not.
+    if (spec.name === 'warmup' && spec.type === 'integer') return { ...spec, default: DEFAULT_WARMUP };
     return spec;
   }),
 ];

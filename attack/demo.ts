@@ -48,7 +48,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.usage;
   }
 
-  const interrupt = interruptOnSigint(io, 'stopping the run, then the fleet and Redis');
+  // The fleet's workers exit by themselves when this process goes (node:cluster); the redis-server, in
+  // its own process group, would not.
+  let killRedis = (): void => undefined;
+  const interrupt = interruptOnSigint(io, 'stopping the run, then the fleet and Redis', () => {
+    killRedis();
+  });
   // What was started, stopped in reverse order whatever happens.
   const cleanup: { what: string; stop: () => Promise<unknown> }[] = [];
   const began = Date.now();
@@ -60,6 +65,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       redisLabel = 'REDIS_URL';
     } else {
       const redis = await startRedis({ ownProcessGroup: true });
+      killRedis = () => redis.process.kill('SIGKILL');
       cleanup.push({ what: 'redis-server', stop: () => redis.stop() });
       redisUrl = redis.url;
       redisLabel = `private redis-server on 127.0.0.1:${redis.port}`;

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { WARMUP_SKU } from './attack-options';
 import type { AttackSettings } from './attack-options';
 import { progressLine } from './progress';
 import { renderHtmlReport } from './report-html';
@@ -9,6 +10,7 @@ import type { RunProgress } from './run-attack';
 import { safeHeld } from './run-result';
 import type { AttackReport, RunResult } from './run-result';
 import { checkReachable } from './service-client';
+import { warmUp } from './warm-up';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -28,6 +30,11 @@ function writeFile(file: string, content: string): void {
   writeFileSync(file, content);
 }
 
+function emptyReport(target: string, settings: AttackSettings, startedAt: string): AttackReport {
+  const { sku, stock, requests, connections, users } = settings;
+  return { target, sku, stock, requests, connections, users, startedAt, runs: {}, safeHeld: null };
+}
+
 /**
  * Everything both CLIs do once a target is up: each mode in turn from a fresh reset, then the table,
  * the verdict, the files, and the exit code. Throws TargetError when the target cannot be used.
@@ -40,6 +47,10 @@ export async function runSession(
   options: { signal?: AbortSignal; fleet?: AttackReport['fleet'] } = {},
 ): Promise<Session> {
   await checkReachable(target);
+  if (settings.warmup > 0 && !options.signal?.aborted) {
+    io.stderr.write(`warming up: ${settings.warmup} unmeasured purchases per endpoint on ${WARMUP_SKU}\n`);
+    await warmUp(target, settings.modes, settings.warmup, settings.adminToken);
+  }
   const startedAt = new Date().toISOString();
   const runs: AttackReport['runs'] = {};
   const progress = progressLine(io.stderr);
@@ -62,6 +73,11 @@ export async function runSession(
       progress.done(last);
     }
     runs[mode] = run;
+  }
+
+  if (Object.keys(runs).length === 0) {
+    io.stderr.write('interrupted before the first run: nothing was measured\n');
+    return { report: emptyReport(target, settings, startedAt), exitCode: EXIT.interrupted };
   }
 
   const report: AttackReport = {
@@ -97,13 +113,19 @@ export async function runSession(
 
 /**
  * Ctrl-C (or SIGTERM) once: stop the run under way and report what it measured. Twice: leave now.
- * Returns the signal the runs watch, and a function that removes the handler.
+ * Returns the signal the runs watch, and a function that removes the handlers.
  */
-export function interruptOnSigint(io: Io, cleanupHint: string): { signal: AbortSignal; dispose(): void } {
+export function interruptOnSigint(
+  io: Io,
+  cleanupHint: string,
+  /** last resort on the second Ctrl-C, synchronous: kill what would otherwise outlive this process */
+  onForcedExit: () => void = () => undefined,
+): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSigint = (): void => {
     if (controller.signal.aborted) {
       io.stderr.write('\ninterrupted twice: exiting now\n');
+      onForcedExit();
       process.exit(EXIT.interrupted);
     }
     io.stderr.write(`\ninterrupted: ${cleanupHint} (Ctrl-C again to exit at once)\n`);

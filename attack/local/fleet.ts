@@ -1,22 +1,19 @@
-import cluster from 'node:cluster';
-import type { Worker } from 'node:cluster';
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { extname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkerMessage } from './fleet-worker';
-import { freePort } from './free-port';
+import { entryPoint } from './cluster-fleet';
+import type { PrimaryReply, PrimaryRequest } from './fleet-primary';
 
 /**
- * A local fleet: N stateless instances of the service behind one port, the way a load balancer spreads
- * traffic over a fleet. node:cluster does the balancing: its primary (this process) accepts connections
- * and hands them round-robin to the workers, so each keep-alive connection lands on one instance.
+ * A local fleet for the demo and the tests: N stateless instances of the service behind one port. Its
+ * node:cluster primary runs in a child process (fleet-primary.ts), playing the load balancer, so that the
+ * process that attacks the fleet never competes with the one that accepts its connections.
  */
 export interface Fleet {
   readonly url: string;
   readonly port: number;
   readonly instanceIds: readonly string[];
-  /** SIGTERM to every worker (graceful: finish in-flight requests, close Redis), SIGKILL after a while */
+  /** graceful: every instance finishes its in-flight requests and closes Redis; SIGKILL after a while */
   stop(): Promise<void>;
 }
 
@@ -24,8 +21,9 @@ export interface FleetOptions {
   readonly instances: number;
   /** environment of every instance on top of this process's: REDIS_URL, ADMIN_TOKEN, UNSAFE_DELAY_MS... */
   readonly env: Record<string, string>;
+  /** a free one otherwise */
   readonly port?: number;
-  /** where the instances' log lines go; kept in memory (the last lines) otherwise */
+  /** where the instances' log lines go; the last lines are kept for error messages otherwise */
   readonly log?: Writable;
   readonly startTimeoutMs?: number;
   /** gives up starting (Ctrl-C) */
@@ -33,113 +31,72 @@ export interface FleetOptions {
 }
 
 const KEEP_LOG_LINES = 40;
-const STOP_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 20_000;
 
-/**
- * The worker runs the way this file runs: compiled JavaScript after `npm run build`, TypeScript through
- * ts-node (transpile only, for start-up time) under `npm run demo` and jest.
- */
-function workerEntry(): { exec: string; execArgv: string[] } {
-  const extension = extname(__filename);
-  return {
-    exec: join(__dirname, `fleet-worker${extension}`),
-    execArgv: extension === '.ts' ? ['-r', 'ts-node/register/transpile-only'] : [],
-  };
-}
-
-function isWorkerMessage(message: unknown): message is WorkerMessage {
+function isReply(message: unknown): message is PrimaryReply {
   return typeof message === 'object' && message !== null && 'type' in message;
 }
 
-async function waitForHealth(url: string, deadline: number): Promise<void> {
-  for (;;) {
-    const status = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) }).then(
-      (res) => res.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`the fleet on ${url} never answered /health with 200`);
-    await sleep(100);
-  }
-}
-
-async function stopWorkers(workers: readonly Worker[]): Promise<void> {
-  await Promise.all(
-    workers.map(async (worker) => {
-      const proc = worker.process;
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = once(worker, 'exit');
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
-}
-
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
-  if (!cluster.isPrimary) throw new Error('startFleet must run in a cluster primary');
-  const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  const { exec, execArgv } = entryPoint('fleet-primary');
+  const primary = fork(exec, [], { execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const exited = once(primary, 'exit');
   const recent: string[] = [];
   const record = (chunk: Buffer): void => {
-    if (options.log) options.log.write(chunk);
-    else recent.push(...chunk.toString().split('\n').filter(Boolean));
+    if (options.log) {
+      options.log.write(chunk);
+      return;
+    }
+    recent.push(...chunk.toString().split('\n').filter(Boolean));
     recent.splice(0, Math.max(0, recent.length - KEEP_LOG_LINES));
   };
+  primary.stdout?.on('data', record);
+  primary.stderr?.on('data', record);
 
-  // silent: the instances' JSON logs go to `log`, not into the presenter's terminal.
-  cluster.setupPrimary({ ...workerEntry(), args: [], silent: true });
-  const workers: Worker[] = [];
-  const ready: Promise<string>[] = [];
-  for (let i = 1; i <= options.instances; i += 1) {
-    const worker = cluster.fork({ ...options.env, PORT: String(port), INSTANCE_ID: `instance-${i}` });
-    worker.process.stdout?.on('data', record);
-    worker.process.stderr?.on('data', record);
-    workers.push(worker);
-    ready.push(
-      new Promise<string>((resolve, reject) => {
-        worker.on('message', (message: unknown) => {
-          if (!isWorkerMessage(message)) return;
-          if (message.type === 'ready') resolve(message.instanceId);
-          else reject(new Error(`instance-${i} failed to start: ${message.message}`));
-        });
-        worker.once('exit', (code) => {
-          reject(new Error(`instance-${i} exited with code ${String(code)} while starting`));
-        });
-      }),
-    );
-  }
+  const stop = async (): Promise<void> => {
+    if (primary.exitCode !== null || primary.signalCode !== null) return;
+    if (primary.connected) primary.send({ type: 'stop' } satisfies PrimaryRequest);
+    else primary.kill('SIGTERM');
+    const timer = setTimeout(() => primary.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
 
+  let onAbort = (): void => undefined;
   try {
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort = (): void => undefined;
-    const giveUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new Error(`the fleet did not become ready in ${options.startTimeoutMs ?? 60_000} ms`));
-      }, deadline - Date.now());
+    const reply = await new Promise<PrimaryReply>((resolve, reject) => {
+      primary.on('message', (message: unknown) => {
+        if (isReply(message)) resolve(message);
+      });
+      primary.once('exit', (code) => {
+        reject(new Error(`the fleet's primary exited with code ${String(code)} while starting`));
+      });
       onAbort = () => {
         reject(new Error('interrupted while the fleet was starting'));
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (options.signal?.aborted) onAbort();
+      primary.send({
+        type: 'start',
+        instances: options.instances,
+        env: options.env,
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+      } satisfies PrimaryRequest);
     });
-    const instanceIds = await Promise.race([Promise.all(ready), giveUp]).finally(() => {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-    });
-    await waitForHealth(url, deadline);
+    if (reply.type === 'failed') throw new Error(reply.message);
     let stopping: Promise<void> | undefined;
     return {
-      url,
-      port,
-      instanceIds,
-      stop: () => (stopping ??= stopWorkers(workers)),
+      url: `http://127.0.0.1:${reply.port}`,
+      port: reply.port,
+      instanceIds: reply.instanceIds,
+      stop: () => (stopping ??= stop()),
     };
   } catch (error) {
-    await stopWorkers(workers);
+    await stop();
     const lines = recent.length > 0 ? `\n${recent.join('\n')}` : '';
     throw new Error(`${error instanceof Error ? error.message : String(error)}${lines}`);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }

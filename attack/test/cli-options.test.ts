@@ -52,6 +52,7 @@ describe('attack arguments', () => {
       users: 0,
       adminToken: undefined,
       timeoutSeconds: 10,
+      warmup: 0,
       jsonFile: undefined,
       reportFile: undefined,
     });
@@ -166,6 +167,7 @@ describe('demo arguments', () => {
     expect(demo([])).toMatchObject({
       instances: 2,
       unsafeDelayMs: 2,
+      warmup: 1000,
       modes: ['unsafe', 'safe'],
       stock: 100,
       requests: 2000,

@@ -36,6 +36,8 @@ describe('npm run demo', () => {
         '600',
         '--connections',
         '30',
+        '--warmup',
+        '50',
         '--json',
         jsonFile,
         '--report',
@@ -47,6 +49,7 @@ describe('npm run demo', () => {
     expect({ code, stderr: code === 0 ? '' : demo.stderr() }).toEqual({ code: 0, stderr: '' });
 
     expect(demo.stderr()).toMatch(/^redis: REDIS_URL$/m);
+    expect(demo.stderr()).toMatch(/^warming up: 50 unmeasured purchases per endpoint on flash-sale-warmup$/m);
     expect(demo.stderr()).toMatch(
       /^fleet: 2 instances on http:\/\/127\.0\.0\.1:\d+ \(instance-1, instance-2\)/m,
     );
@@ -98,7 +101,8 @@ describe('npm run demo', () => {
   it('when interrupted with Ctrl-C during the unsafe run, then it prints what it measured, stops everything and exits 130', async () => {
     const sku = uniqueSku('demo');
     const jsonFile = join(dir, 'interrupted.json');
-    // More requests than it will ever send: Ctrl-C comes a moment after the fleet is up.
+    // More requests than it will ever send: Ctrl-C comes a moment after the fleet is up, no warm-up in
+    // between, so that it lands in the unsafe run.
     const demo = runCli(
       'demo',
       [
@@ -108,6 +112,8 @@ describe('npm run demo', () => {
         '200000',
         '--connections',
         '20',
+        '--warmup',
+        '0',
         '--json',
         jsonFile,
         '--report',
