@@ -83,6 +83,7 @@ export const ROWS: readonly Row[] = [
     cell: (run) => plain(`${run.latencyMs.p50} / ${run.latencyMs.p95} / ${run.latencyMs.p99} ms`),
   },
   { label: 'sales per instance', cell: (run) => plain(spread(run.soldByInstance)) },
+  { label: 'answers per instance', cell: (run) => plain(spread(run.answersByInstance)) },
 ];
 
 function paint(cell: Cell, style: TableStyle): string {
