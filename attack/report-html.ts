@@ -45,7 +45,7 @@ const fmt = (value: number): string => String(Math.round(value * 10) / 10);
 
 const W = 640;
 const H = 320;
-const M = { top: 30, right: 20, bottom: 50, left: 60 };
+const M = { top: 30, right: 20, bottom: 50, left: 76 };
 const plotW = W - M.left - M.right;
 const plotH = H - M.top - M.bottom;
 
