@@ -66,6 +66,11 @@ export interface StartRedisOptions {
    * the caller removes it. Without one, a fresh directory is made and removed on stop.
    */
   readonly dir?: string;
+  /**
+   * its own process group, so that a Ctrl-C in the terminal reaches only the demo, which can then still
+   * read the stock back before it stops this server itself
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<LocalRedis> {
@@ -93,7 +98,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
       'noeviction',
       ...(options.args ?? []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup === true },
   );
   const exited = once(child, 'exit');
   try {

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { UsageError } from './cli-options';
+import { demoHelp, parseDemoArgs } from './demo-options';
+import { startFleet } from './local/fleet';
+import { hasRedisServer, startRedis } from './local/redis-server';
+import { EXIT, interruptOnSigint, runSession } from './run-session';
+import type { Io } from './run-session';
+import { TargetError } from './service-client';
+
+/**
+ * `npm run demo`: the whole story in one command. Redis (REDIS_URL, or a private redis-server), a fleet of
+ * stateless instances behind one port, the attack on the unsafe endpoint then on the safe one, the
+ * comparison, the reports; then everything it started is stopped again, Ctrl-C included.
+ */
+const NO_REDIS = `demo: no Redis to use. Either install redis-server, e.g.
+  Debian/Ubuntu:  sudo apt-get install redis-server
+  macOS:          brew install redis
+or point the demo at a running Redis:
+  REDIS_URL=redis://127.0.0.1:6379 npm run demo
+`;
+
+function seconds(sinceMs: number): string {
+  return `${((Date.now() - sinceMs) / 1000).toFixed(1)} s`;
+}
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let options;
+  try {
+    options = parseDemoArgs(argv, io.env);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`demo: ${error.message}\nRun with --help for the options.\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  if (options.help) {
+    io.stdout.write(demoHelp());
+    return EXIT.ok;
+  }
+
+  const externalRedis = io.env.REDIS_URL;
+  if ((externalRedis === undefined || externalRedis === '') && !hasRedisServer()) {
+    io.stderr.write(NO_REDIS);
+    return EXIT.usage;
+  }
+
+  // The fleet's workers exit by themselves when this process goes (node:cluster); the redis-server, in
+  // its own process group, would not.
+  let killRedis = (): void => undefined;
+  const interrupt = interruptOnSigint(io, 'stopping the run, then the fleet and Redis', () => {
+    killRedis();
+  });
+  // What was started, stopped in reverse order whatever happens.
+  const cleanup: { what: string; stop: () => Promise<unknown> }[] = [];
+  const began = Date.now();
+  try {
+    let redisUrl: string;
+    let redisLabel: string;
+    if (externalRedis !== undefined && externalRedis !== '') {
+      redisUrl = externalRedis;
+      redisLabel = 'REDIS_URL';
+    } else {
+      const redis = await startRedis({ ownProcessGroup: true });
+      killRedis = () => redis.process.kill('SIGKILL');
+      cleanup.push({ what: 'redis-server', stop: () => redis.stop() });
+      redisUrl = redis.url;
+      redisLabel = `private redis-server on 127.0.0.1:${redis.port}`;
+    }
+    io.stderr.write(`redis: ${redisLabel}\n`);
+
+    // The instances' logs go beside the reports, out of the presenter's terminal.
+    const fleetLog = join(dirname(options.jsonFile), 'fleet.log');
+    mkdirSync(dirname(fleetLog), { recursive: true });
+    const log = createWriteStream(fleetLog);
+    cleanup.push({ what: 'fleet log', stop: () => once(log.end(), 'finish') });
+    // A fresh admin token per demo: the fleet is private, and the reset goes through the real auth path.
+    const adminToken = randomBytes(24).toString('hex');
+    const fleet = await startFleet({
+      instances: options.instances,
+      env: {
+        REDIS_URL: redisUrl,
+        ADMIN_TOKEN: adminToken,
+        NODE_ENV: 'development',
+        UNSAFE_ENDPOINT: 'on',
+        UNSAFE_DELAY_MS: String(options.unsafeDelayMs),
+        // slow-request warnings are expected under this load: the log file keeps warnings and worse
+        LOG_LEVEL: 'warn',
+      },
+      log,
+      signal: interrupt.signal,
+    });
+    cleanup.push({ what: 'fleet', stop: () => fleet.stop() });
+    io.stderr.write(
+      `fleet: ${options.instances} instances on ${fleet.url} (${fleet.instanceIds.join(', ')}), ` +
+        `UNSAFE_DELAY_MS=${options.unsafeDelayMs}, ready after ${seconds(began)}; logs in ${fleetLog}\n`,
+    );
+
+    const session = await runSession(fleet.url, { ...options, adminToken }, io, {
+      signal: interrupt.signal,
+      fleet: { instances: options.instances, unsafeDelayMs: options.unsafeDelayMs, redis: redisLabel },
+    });
+    return session.exitCode;
+  } catch (error) {
+    if (interrupt.signal.aborted) {
+      io.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.interrupted;
+    }
+    if (error instanceof TargetError) {
+      io.stderr.write(`demo: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  } finally {
+    for (const step of cleanup.reverse()) {
+      await step.stop().catch((error: unknown) => {
+        io.stderr.write(`demo: could not stop the ${step.what}: ${String(error)}\n`);
+      });
+    }
+    interrupt.dispose();
+    io.stderr.write(`stopped everything the demo started (${seconds(began)} in all)\n`);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      // 1 would read as "the safe endpoint broke": a demo that could not run says 2.
+      process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = EXIT.usage;
+    },
+  );
+}

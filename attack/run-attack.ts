@@ -1,0 +1,226 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import autocannon from 'autocannon';
+import type { Mode } from './attack-options';
+import type { RunResult } from './run-result';
+import { readStock, resetStock } from './service-client';
+import type { StockReading } from './service-client';
+
+export interface RunSettings {
+  readonly target: string;
+  readonly mode: Mode;
+  readonly sku: string;
+  readonly stock: number;
+  readonly requests: number;
+  readonly connections: number;
+  readonly users: number;
+  readonly adminToken: string | undefined;
+  readonly timeoutSeconds: number;
+}
+
+/** Live counters, for the progress line. */
+export interface RunProgress {
+  readonly mode: Mode;
+  readonly requests: number;
+  readonly answered: number;
+  readonly sold: number;
+  readonly soldOut: number;
+  readonly failed: number;
+  readonly elapsedMs: number;
+}
+
+export interface RunHooks {
+  /** called about ten times a second while the run fires */
+  readonly onProgress?: (progress: RunProgress) => void;
+  /** the run can be stopped early (Ctrl-C): it then reports what it measured so far */
+  readonly signal?: AbortSignal;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return Math.round((sorted[Math.max(0, index)] ?? 0) * 100) / 100;
+}
+
+/** A bucket size that gives the sales-over-time chart a few dozen bars, whatever the run's length. */
+export function bucketSizeFor(durationMs: number): number {
+  const sizes = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000];
+  return sizes.find((size) => durationMs / size <= 60) ?? 60_000;
+}
+
+function bucketize(soldAtMs: readonly number[], durationMs: number): RunResult['timeline'] {
+  const bucketMs = bucketSizeFor(durationMs);
+  const sold = new Array<number>(Math.max(1, Math.ceil(durationMs / bucketMs))).fill(0);
+  for (const at of soldAtMs) {
+    const index = Math.min(sold.length - 1, Math.floor(at / bucketMs));
+    sold[index] = (sold[index] ?? 0) + 1;
+  }
+  return { bucketMs, sold };
+}
+
+function headerValue(headers: Record<string, unknown>, name: string): string {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return Array.isArray(value) ? String(value[0]) : String(value);
+  }
+  return 'unknown';
+}
+
+function errorCode(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { code?: unknown };
+    return typeof parsed.code === 'string' ? parsed.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const increment = (counts: Record<string, number>, key: string): void => {
+  counts[key] = (counts[key] ?? 0) + 1;
+};
+
+/**
+ * One run against one endpoint: reset the SKU to `stock`, fire `requests` purchases over `connections`
+ * keep-alive connections with autocannon, read the stock and the order log back, and compute the figures.
+ * Throws TargetError when the reset or the read-back fails (except after an interruption, where the
+ * read-back is best effort: in the demo, Ctrl-C reaches Redis too).
+ */
+export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Promise<RunResult> {
+  await resetStock(settings.target, settings.sku, settings.stock, settings.adminToken);
+
+  const endpoint = `/purchase/${settings.mode}`;
+  const statuses: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const soldByInstance: Record<string, number> = {};
+  const answersByInstance: Record<string, number> = {};
+  const soldAtMs: number[] = [];
+  const latencies: number[] = [];
+  let sold = 0;
+  let soldOut = 0;
+  let failed = 0;
+  let started = 0;
+
+  // With users, each purchase names the next user round-robin: a body per request (setupRequest).
+  // Without, one body for all, built once.
+  const fixedBody = JSON.stringify({ sku: settings.sku });
+  let nextUser = 0;
+  const setupRequest =
+    settings.users > 0
+      ? (request: autocannon.Request): autocannon.Request => {
+          const userId = `user-${nextUser % settings.users}`;
+          nextUser += 1;
+          return { ...request, body: JSON.stringify({ sku: settings.sku, userId }) };
+        }
+      : undefined;
+
+  const onResponse = (
+    status: number,
+    body: string,
+    _context: object,
+    headers: IncomingHttpHeaders | undefined,
+  ): void => {
+    const instance = headerValue(headers ?? {}, 'x-instance-id');
+    increment(answersByInstance, instance);
+    increment(statuses, String(status));
+    if (status === 200) {
+      sold += 1;
+      soldAtMs.push(Date.now() - started);
+      increment(soldByInstance, instance);
+    } else if (status === 409 && errorCode(body) === 'sold_out') {
+      soldOut += 1;
+    } else {
+      failed += 1;
+      increment(errors, String(status));
+    }
+  };
+
+  let transportErrors = 0;
+  const report = (): void => {
+    hooks.onProgress?.({
+      mode: settings.mode,
+      requests: settings.requests,
+      answered: sold + soldOut + failed,
+      sold,
+      soldOut,
+      failed: failed + transportErrors,
+      elapsedMs: Date.now() - started,
+    });
+  };
+  started = Date.now();
+  const ticker = setInterval(report, 100);
+  report();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `${settings.target}${endpoint}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: fixedBody,
+        amount: settings.requests,
+        connections: settings.connections,
+        timeout: settings.timeoutSeconds,
+        requests: [{ ...(setupRequest ? { setupRequest } : {}), onResponse }],
+      },
+      (error: Error | null, outcome: autocannon.Result) => {
+        clearInterval(ticker);
+        hooks.signal?.removeEventListener('abort', stop);
+        if (error) reject(error);
+        else resolve(outcome);
+      },
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      latencies.push(responseTime);
+    });
+    instance.on('reqError', () => {
+      transportErrors += 1;
+    });
+    const stop = (): void => {
+      instance.stop();
+    };
+    hooks.signal?.addEventListener('abort', stop, { once: true });
+    if (hooks.signal?.aborted) stop();
+  });
+  report();
+  const durationMs = Date.now() - started;
+  const interrupted = hooks.signal?.aborted === true;
+
+  let reading: StockReading | undefined;
+  try {
+    reading = await readStock(settings.target, settings.sku);
+  } catch (error) {
+    if (!interrupted) throw error;
+  }
+
+  const sorted = Float64Array.from(latencies).sort();
+  const answered = sold + soldOut + failed;
+  const stock = settings.stock;
+  return {
+    sold,
+    soldOut,
+    errors,
+    finalStock: reading?.currentStock ?? null,
+    orders: reading?.orders ?? null,
+    oversold: Math.max(0, sold - stock),
+    lostUpdates: reading ? sold - (stock - reading.currentStock) : null,
+    durationMs,
+    requestsPerSecond: durationMs > 0 ? Math.round((answered / durationMs) * 1000) : 0,
+    latencyMs: {
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+      max: percentile(sorted, 100),
+    },
+    mode: settings.mode,
+    endpoint,
+    stock,
+    sent: result.requests.sent,
+    answered,
+    transportErrors: Math.max(transportErrors, result.errors),
+    timeouts: result.timeouts,
+    unitsInLog: reading?.unitsInLog ?? null,
+    statuses,
+    conserved: reading ? stock === reading.currentStock + reading.unitsInLog : null,
+    soldByInstance,
+    answersByInstance,
+    timeline: bucketize(soldAtMs, durationMs),
+    interrupted,
+  };
+}

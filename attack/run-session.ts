@@ -1,0 +1,144 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { WARMUP_SKU } from './attack-options';
+import type { AttackSettings } from './attack-options';
+import { progressLine } from './progress';
+import { renderHtmlReport } from './report-html';
+import { formatTable, formatVerdict, shouldColor } from './report-table';
+import { runAttack } from './run-attack';
+import type { RunProgress } from './run-attack';
+import { safeHeld } from './run-result';
+import type { AttackReport, RunResult } from './run-result';
+import { checkReachable } from './service-client';
+import { warmUp } from './warm-up';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export const EXIT = { ok: 0, broken: 1, usage: 2, interrupted: 130 } as const;
+
+export interface Session {
+  readonly report: AttackReport;
+  readonly exitCode: number;
+}
+
+function writeFile(file: string, content: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+}
+
+function emptyReport(target: string, settings: AttackSettings, startedAt: string): AttackReport {
+  const { sku, stock, requests, connections, users } = settings;
+  return { target, sku, stock, requests, connections, users, startedAt, runs: {}, safeHeld: null };
+}
+
+/**
+ * Everything both CLIs do once a target is up: each mode in turn from a fresh reset, then the table,
+ * the verdict, the files, and the exit code. Throws TargetError when the target cannot be used.
+ * After an abort (Ctrl-C) the run under way stops, the next is skipped, and what was measured is printed.
+ */
+export async function runSession(
+  target: string,
+  settings: AttackSettings,
+  io: Io,
+  options: { signal?: AbortSignal; fleet?: AttackReport['fleet'] } = {},
+): Promise<Session> {
+  await checkReachable(target);
+  if (settings.warmup > 0 && !options.signal?.aborted) {
+    io.stderr.write(`warming up: ${settings.warmup} unmeasured purchases per endpoint on ${WARMUP_SKU}\n`);
+    await warmUp(target, settings.modes, settings.warmup, settings.adminToken);
+  }
+  const startedAt = new Date().toISOString();
+  const runs: AttackReport['runs'] = {};
+  const progress = progressLine(io.stderr);
+  for (const mode of settings.modes) {
+    if (options.signal?.aborted) break;
+    let last: RunProgress | undefined;
+    let run: RunResult;
+    try {
+      run = await runAttack(
+        { ...settings, target, mode },
+        {
+          signal: options.signal,
+          onProgress: (update) => {
+            last = update;
+            progress.update(update);
+          },
+        },
+      );
+    } finally {
+      progress.done(last);
+    }
+    runs[mode] = run;
+  }
+
+  if (Object.keys(runs).length === 0) {
+    io.stderr.write('interrupted before the first run: nothing was measured\n');
+    return { report: emptyReport(target, settings, startedAt), exitCode: EXIT.interrupted };
+  }
+
+  const report: AttackReport = {
+    target,
+    sku: settings.sku,
+    stock: settings.stock,
+    requests: settings.requests,
+    connections: settings.connections,
+    users: settings.users,
+    startedAt,
+    runs,
+    safeHeld: safeHeld(runs),
+    ...(options.fleet ? { fleet: options.fleet } : {}),
+  };
+  const style = { color: shouldColor(io.stdout, io.env) };
+  io.stdout.write(`\n${formatTable(report, style)}\n${formatVerdict(report, style)}`);
+  if (settings.jsonFile !== undefined) {
+    writeFile(settings.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    io.stdout.write(`wrote ${settings.jsonFile}\n`);
+  }
+  if (settings.reportFile !== undefined) {
+    writeFile(settings.reportFile, renderHtmlReport(report));
+    io.stdout.write(`wrote ${settings.reportFile}\n`);
+  }
+
+  const exitCode = options.signal?.aborted
+    ? EXIT.interrupted
+    : report.safeHeld === false
+      ? EXIT.broken
+      : EXIT.ok;
+  return { report, exitCode };
+}
+
+/**
+ * Ctrl-C (or SIGTERM) once: stop the run under way and report what it measured. Twice: leave now.
+ * Returns the signal the runs watch, and a function that removes the handlers.
+ */
+export function interruptOnSigint(
+  io: Io,
+  cleanupHint: string,
+  /** last resort on the second Ctrl-C, synchronous: kill what would otherwise outlive this process */
+  onForcedExit: () => void = () => undefined,
+): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) {
+      io.stderr.write('\ninterrupted twice: exiting now\n');
+      onForcedExit();
+      process.exit(EXIT.interrupted);
+    }
+    io.stderr.write(`\ninterrupted: ${cleanupHint} (Ctrl-C again to exit at once)\n`);
+    controller.abort();
+  };
+  // SIGTERM (a CI job cancelled, `kill`) deserves the same clean stop as Ctrl-C.
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+}

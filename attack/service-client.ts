@@ -1,0 +1,114 @@
+/**
+ * The few admin and read calls the harness makes around an attack: reset the SKU before, read the stock
+ * and the order log after. The purchases themselves go through autocannon, never through here.
+ */
+
+/** The target cannot be reached or refuses the harness: the CLI prints the message and exits 2. */
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetError';
+  }
+}
+
+export interface StockReading {
+  readonly currentStock: number;
+  readonly initialStock: number;
+  /** units in the order log */
+  readonly unitsInLog: number;
+  /** entries in the order log */
+  readonly orders: number;
+}
+
+const CALL_TIMEOUT_MS = 10_000;
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause instanceof Error) return `${error.message}: ${cause.message}`;
+    return error.message;
+  }
+  return String(error);
+}
+
+async function call(
+  target: string,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const url = `${target}${path}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { method, headers, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+  } catch (error) {
+    throw new TargetError(`cannot reach ${url} (${describe(error)})`);
+  }
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    // not JSON: kept as text for the error message
+  }
+  return { status: response.status, body };
+}
+
+function problemDetail(body: unknown): string {
+  if (typeof body === 'object' && body !== null) {
+    const { detail, title } = body as { detail?: unknown; title?: unknown };
+    if (typeof detail === 'string') return detail;
+    if (typeof title === 'string') return title;
+  }
+  return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body).slice(0, 200);
+}
+
+/** Anything that answers /health/live is a reachable service; a 503 on /health is the attack's to report. */
+export async function checkReachable(target: string): Promise<void> {
+  const { status } = await call(target, 'GET', '/health/live');
+  if (status !== 200) {
+    throw new TargetError(`${target}/health/live answered ${status}: is this the flash-sale service?`);
+  }
+}
+
+export async function resetStock(
+  target: string,
+  sku: string,
+  amount: number,
+  adminToken: string | undefined,
+): Promise<void> {
+  const headers: Record<string, string> =
+    adminToken === undefined ? {} : { Authorization: `Bearer ${adminToken}` };
+  const query = `sku=${encodeURIComponent(sku)}&amount=${amount}`;
+  const { status, body } = await call(target, 'POST', `/stock/reset?${query}`, headers);
+  if (status === 401 || status === 403) {
+    throw new TargetError(
+      `the service refused the stock reset (${status}): pass --admin-token or set ADMIN_TOKEN`,
+    );
+  }
+  if (status !== 200) {
+    throw new TargetError(`POST /stock/reset answered ${status}: ${problemDetail(body)}`);
+  }
+}
+
+function integerField(body: Record<string, unknown>, name: string): number {
+  const value = body[name];
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TargetError(`GET /stock answered without an integer "${name}": ${JSON.stringify(body)}`);
+  }
+  return value;
+}
+
+export async function readStock(target: string, sku: string): Promise<StockReading> {
+  const { status, body } = await call(target, 'GET', `/stock?sku=${encodeURIComponent(sku)}`);
+  if (status !== 200 || typeof body !== 'object' || body === null) {
+    throw new TargetError(`GET /stock answered ${status}: ${problemDetail(body)}`);
+  }
+  const fields = body as Record<string, unknown>;
+  return {
+    currentStock: integerField(fields, 'current_stock'),
+    initialStock: integerField(fields, 'initial_stock'),
+    unitsInLog: integerField(fields, 'sold'),
+    orders: integerField(fields, 'orders'),
+  };
+}

@@ -1,0 +1,148 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { testRedisUrl, uniqueSku } from '../../test/support/fixtures';
+import type { AttackReport } from '../run-result';
+import { runCli } from './cli-process';
+
+/**
+ * `npm run demo` as a user runs it, in its own process, on the test run's Redis (REDIS_URL) so that it
+ * starts no second redis-server; each test on its own SKU. Small numbers: a few hundred requests.
+ */
+jest.setTimeout(180_000);
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flash-sale-demo-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm run demo', () => {
+  it('when run, then it prints the comparison, writes the JSON shape of the issue and the report, and exits 0', async () => {
+    const sku = uniqueSku('demo');
+    const jsonFile = join(dir, 'demo.json');
+    const reportFile = join(dir, 'demo.html');
+    const demo = runCli(
+      'demo',
+      [
+        '--sku',
+        sku,
+        '--stock',
+        '30',
+        '--requests',
+        '600',
+        '--connections',
+        '30',
+        '--warmup',
+        '50',
+        '--json',
+        jsonFile,
+        '--report',
+        reportFile,
+      ],
+      { REDIS_URL: testRedisUrl() },
+    );
+    const code = await demo.exited;
+    expect({ code, stderr: code === 0 ? '' : demo.stderr() }).toEqual({ code: 0, stderr: '' });
+
+    expect(demo.stderr()).toMatch(/^redis: REDIS_URL$/m);
+    expect(demo.stderr()).toMatch(/^warming up: 50 unmeasured purchases per endpoint on flash-sale-warmup$/m);
+    expect(demo.stderr()).toMatch(
+      /^fleet: 2 instances on http:\/\/127\.0\.0\.1:\d+ \(instance-1, instance-2\)/m,
+    );
+    expect(demo.stderr()).toMatch(/^stopped everything the demo started/m);
+    expect(demo.stdout()).toMatch(/^OVERSOLD +\| [1-9]\d* +\| 0$/m);
+    expect(demo.stdout()).toContain(`wrote ${jsonFile}`);
+
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as AttackReport;
+    expect(report).toMatchObject({
+      sku,
+      stock: 30,
+      requests: 600,
+      connections: 30,
+      fleet: { instances: 2, unsafeDelayMs: 2, redis: 'REDIS_URL' },
+      safeHeld: true,
+    });
+    expect(report.target).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const shape = {
+      sold: expect.any(Number) as unknown,
+      soldOut: expect.any(Number) as unknown,
+      errors: expect.any(Object) as unknown,
+      finalStock: expect.any(Number) as unknown,
+      orders: expect.any(Number) as unknown,
+      oversold: expect.any(Number) as unknown,
+      lostUpdates: expect.any(Number) as unknown,
+      durationMs: expect.any(Number) as unknown,
+      requestsPerSecond: expect.any(Number) as unknown,
+      latencyMs: {
+        p50: expect.any(Number) as unknown,
+        p95: expect.any(Number) as unknown,
+        p99: expect.any(Number) as unknown,
+      },
+    };
+    expect(report.runs.unsafe).toMatchObject(shape);
+    expect(report.runs.safe).toMatchObject({ ...shape, oversold: 0, sold: 30, finalStock: 0, orders: 30 });
+    expect(report.runs.unsafe?.oversold).toBeGreaterThan(0);
+
+    expect(readFileSync(reportFile, 'utf8')).toContain('<!DOCTYPE html>');
+    expect(existsSync(join(dir, 'fleet.log'))).toBe(true);
+
+    // the fleet is gone: its port no longer answers
+    const refused = await fetch(`${report.target}/health/live`).then(
+      () => false,
+      () => true,
+    );
+    expect(refused).toBe(true);
+  });
+
+  it('when interrupted with Ctrl-C during the unsafe run, then it prints what it measured, stops everything and exits 130', async () => {
+    const sku = uniqueSku('demo');
+    const jsonFile = join(dir, 'interrupted.json');
+    // More requests than it will ever send: Ctrl-C comes a moment after the fleet is up, no warm-up in
+    // between, so that it lands in the unsafe run.
+    const demo = runCli(
+      'demo',
+      [
+        '--sku',
+        sku,
+        '--requests',
+        '200000',
+        '--connections',
+        '20',
+        '--warmup',
+        '0',
+        '--json',
+        jsonFile,
+        '--report',
+        join(dir, 'i.html'),
+      ],
+      { REDIS_URL: testRedisUrl() },
+    );
+    const deadline = Date.now() + 120_000;
+    while (!/^fleet: /m.test(demo.stderr()) && demo.child.exitCode === null && Date.now() < deadline) {
+      await sleep(50);
+    }
+    await sleep(1000);
+    demo.child.kill('SIGINT');
+    const code = await demo.exited;
+    expect({ code, stderr: code === 130 ? '' : demo.stderr() }).toEqual({ code: 130, stderr: '' });
+    expect(demo.stdout()).toContain('interrupted (Ctrl-C)');
+    expect(demo.stderr()).toMatch(/^stopped everything the demo started/m);
+
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as AttackReport;
+    expect(report.runs.safe).toBeUndefined();
+    const unsafe = report.runs.unsafe;
+    expect(unsafe?.interrupted).toBe(true);
+    expect(unsafe?.answered).toBeLessThan(200_000);
+    // Redis (the test run's) and the fleet outlived the Ctrl-C long enough to read the stock back
+    expect(unsafe?.finalStock).toEqual(expect.any(Number) as unknown);
+    const refused = await fetch(`${report.target}/health/live`).then(
+      () => false,
+      () => true,
+    );
+    expect(refused).toBe(true);
+  });
+});

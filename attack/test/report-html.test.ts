@@ -1,0 +1,197 @@
+import { escapeHtml, renderHtmlReport } from '../report-html';
+import { formatTable, formatVerdict } from '../report-table';
+import { safeHeld } from '../run-result';
+import type { AttackReport, RunResult } from '../run-result';
+
+const VOID = new Set(['meta', 'br', 'hr', 'img', 'input', 'link']);
+
+/**
+ * A strict well-formedness check: a doctype, one html root, every element closed in the order it was
+ * opened (void and self-closed ones aside), attributes quoted. Stricter than HTML5 needs, which is the
+ * point: a stray '<' from an unescaped value or a missing close tag fails it.
+ */
+function checkWellFormed(html: string): string[] {
+  const problems: string[] = [];
+  if (!html.startsWith('<!DOCTYPE html>')) problems.push('no doctype');
+  const stack: string[] = [];
+  const tag = /<(\/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z][A-Za-z0-9:-]*="[^"<>]*")*)\s*(\/?)>/y;
+  let i = html.indexOf('>') + 1;
+  while (i < html.length) {
+    const next = html.indexOf('<', i);
+    if (next < 0) break;
+    tag.lastIndex = next;
+    const match = tag.exec(html);
+    if (!match) {
+      problems.push(`bad markup at ${next}: ${html.slice(next, next + 40)}`);
+      i = next + 1;
+      continue;
+    }
+    const [, closing, name = '', , selfClosing] = match;
+    const lower = name.toLowerCase();
+    if (closing) {
+      const open = stack.pop();
+      if (open !== lower) problems.push(`</${lower}> closes <${String(open)}>`);
+    } else if (!selfClosing && !VOID.has(lower)) {
+      stack.push(lower);
+    }
+    i = tag.lastIndex;
+  }
+  if (stack.length > 0) problems.push(`unclosed: ${stack.join(', ')}`);
+  return problems;
+}
+
+function run(overrides: Partial<RunResult> & Pick<RunResult, 'mode'>): RunResult {
+  return {
+    sold: 100,
+    soldOut: 1900,
+    errors: {},
+    finalStock: 0,
+    orders: 100,
+    oversold: 0,
+    lostUpdates: 0,
+    durationMs: 2345,
+    requestsPerSecond: 853,
+    latencyMs: { p50: 41.5, p95: 97.25, p99: 180.75, max: 260 },
+    endpoint: `/purchase/${overrides.mode}`,
+    stock: 100,
+    sent: 2000,
+    answered: 2000,
+    transportErrors: 0,
+    timeouts: 0,
+    unitsInLog: 100,
+    statuses: { '200': 100, '409': 1900 },
+    conserved: true,
+    soldByInstance: { 'instance-1': 52, 'instance-2': 48 },
+    answersByInstance: { 'instance-1': 1000, 'instance-2': 1000 },
+    timeline: { bucketMs: 50, sold: [60, 40, 0, 0] },
+    interrupted: false,
+    ...overrides,
+  };
+}
+
+function report(runs: AttackReport['runs'], sku = 'flash-sale-demo'): AttackReport {
+  return {
+    target: 'http://127.0.0.1:3000',
+    sku,
+    stock: 100,
+    requests: 2000,
+    connections: 100,
+    users: 0,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    runs,
+    safeHeld: safeHeld(runs),
+  };
+}
+
+const unsafe = run({
+  mode: 'unsafe',
+  sold: 1873,
+  soldOut: 127,
+  orders: 1873,
+  unitsInLog: 1873,
+  oversold: 1773,
+  lostUpdates: 1773,
+  conserved: false,
+  statuses: { '200': 1873, '409': 127 },
+  soldByInstance: { 'instance-1': 941, 'instance-2': 932 },
+  timeline: { bucketMs: 100, sold: [400, 700, 500, 273] },
+});
+const safe = run({ mode: 'safe' });
+
+describe('the HTML report', () => {
+  const html = renderHtmlReport(report({ unsafe, safe }));
+
+  it('when markup is broken, then the well-formedness check says where', () => {
+    expect(checkWellFormed('<!DOCTYPE html><html><p>1 < 2</p></html>')).toEqual([
+      'bad markup at 26: < 2</p></html>',
+    ]);
+    expect(checkWellFormed('<!DOCTYPE html><html><td></tr></html>')).toContain('</tr> closes <td>');
+    expect(checkWellFormed('<!DOCTYPE html><html><b>')).toContain('unclosed: html, b');
+  });
+
+  it('when both runs are reported, then the page is well-formed HTML', () => {
+    expect(checkWellFormed(html)).toEqual([]);
+    expect(html).toContain('<html lang="en">');
+    expect(html).toContain('<meta charset="utf-8"/>');
+  });
+
+  it('when both runs are reported, then it holds both runs’ figures in the table', () => {
+    const rows = [
+      ...html.matchAll(
+        /<tr><th scope="row">([^<]+)<\/th><td[^>]*>([^<]*)<\/td><td[^>]*>([^<]*)<\/td><\/tr>/g,
+      ),
+    ];
+    const byLabel = Object.fromEntries(rows.map(([, label = '', a, b]) => [label, [a, b]]));
+    expect(byLabel['sold (200)']).toEqual(['1873', '100']);
+    expect(byLabel.OVERSOLD).toEqual(['1773', '0']);
+    expect(byLabel['lost updates']).toEqual(['1773', '0']);
+    expect(byLabel['orders in the log']).toEqual(['1873', '100']);
+    expect(byLabel['stock = final + log']).toEqual(['NO (100 ≠ 0 + 1873)', 'yes (100 = 0 + 100)']);
+    expect(byLabel['latency p50/p95/p99']).toEqual(['41.5 / 97.25 / 180.75 ms', '41.5 / 97.25 / 180.75 ms']);
+    expect(byLabel['sales per instance']).toEqual([
+      'instance-1: 941, instance-2: 932',
+      'instance-1: 52, instance-2: 48',
+    ]);
+  });
+
+  it('when both runs are reported, then it charts sold vs stock and the sales over time of each', () => {
+    expect(html).toContain('Sold vs stock');
+    expect(html).toContain('Sales over time');
+    expect(html.match(/<svg /g)).toHaveLength(2);
+    // one sales line per run, ending at what each sold
+    expect(html.match(/<polyline /g)).toHaveLength(2);
+    expect(html).toContain('>unsafe 1873</text>');
+    expect(html).toContain('>safe 100</text>');
+    expect(html).toContain('<title>sold 1873</title>');
+    expect(html).toContain('<title>stock 100</title>');
+  });
+
+  it('when opened offline, then it needs nothing from the network: no script, no link, no external URL', () => {
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
+    expect(html).not.toMatch(/(src|href)=/i);
+  });
+
+  it('when values come from outside (SKU, instance ids), then they are escaped, not markup', () => {
+    const hostile = run({ mode: 'safe', soldByInstance: { '<script>alert(1)</script>': 100 } });
+    const page = renderHtmlReport(report({ safe: hostile }, 'x"><img src=x>'));
+    expect(checkWellFormed(page)).toEqual([]);
+    expect(page).not.toContain('<script>');
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;: 100');
+    expect(page).toContain('x&quot;&gt;&lt;img src=x&gt;');
+    expect(escapeHtml(`&<>"'`)).toBe('&amp;&lt;&gt;&quot;&#39;');
+  });
+});
+
+describe('the terminal table', () => {
+  it('when piped, then it is plain text with a column per run', () => {
+    const text = formatTable(report({ unsafe, safe }), { color: false });
+    expect(text).not.toContain('\x1b[');
+    expect(text).toMatch(/^OVERSOLD +\| 1773 +\| 0$/m);
+    expect(text).toMatch(/^sold \(200\) +\| 1873 +\| 100$/m);
+    expect(formatVerdict(report({ unsafe, safe }), { color: false })).toBe(
+      'unsafe sold 1873 of 100: oversold by 1773; safe sold 100 of 100, never more: invariants held\n',
+    );
+  });
+
+  it('when on a terminal, then the broken figures are red and the held ones green', () => {
+    const text = formatTable(report({ unsafe, safe }), { color: true });
+    expect(text).toContain('\x1b[31m1773\x1b[0m');
+    expect(text).toContain('\x1b[32m0\x1b[0m');
+  });
+});
+
+describe('the verdict behind the exit code', () => {
+  it('when the safe run sold its stock and conservation held, then it held', () => {
+    expect(safeHeld({ safe })).toBe(true);
+  });
+
+  it('when the safe run sold more than its stock, or conservation broke, then it did not hold', () => {
+    expect(safeHeld({ safe: run({ mode: 'safe', sold: 101, oversold: 1 }) })).toBe(false);
+    expect(safeHeld({ safe: run({ mode: 'safe', conserved: false }) })).toBe(false);
+  });
+
+  it('when there was no safe run, or it could not be read back, then there is nothing to judge', () => {
+    expect(safeHeld({ unsafe })).toBeNull();
+    expect(safeHeld({ safe: run({ mode: 'safe', conserved: null }) })).toBeNull();
+  });
+});
