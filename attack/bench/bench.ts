@@ -127,13 +127,16 @@ async function measure(
 ): Promise<Measurement> {
   if (scenario.restockTo !== undefined) await restock(ctx, scenario.sku, scenario.restockTo);
   const load1 = loadavg()[0] ?? 0;
+  const server = ctx.servers[scenario.target];
   const before = await redisCalls(ctx.redis);
+  const cpuBefore = server.cpuMs();
   const result = await fire(
     `${ctx.servers[scenario.target].url}${scenario.path}`,
     connections,
     seconds,
     JSON.stringify({ sku: scenario.sku, quantity: 1 }),
   );
+  const cpuAfter = server.cpuMs();
   const after = await redisCalls(ctx.redis);
   const statuses: Record<string, number> = {};
   for (const [status, stat] of Object.entries(result.statusCodeStats ?? {})) {
@@ -154,6 +157,10 @@ async function measure(
     errors: result.errors + unexpected,
     statuses,
     redisCommandsPerResponse: responses > 0 ? (after.commands - before.commands) / responses : 0,
+    serverCpuUsPerResponse:
+      cpuBefore === undefined || cpuAfter === undefined || responses === 0
+        ? undefined
+        : ((cpuAfter - cpuBefore) * 1000) / responses,
     redisScriptsPerResponse: responses > 0 ? (after.scripts - before.scripts) / responses : 0,
     load1,
   };
@@ -161,7 +168,7 @@ async function measure(
 
 function describe(m: Measurement): string {
   const where = m.round > 0 ? `round ${m.round}` : `${m.connections} conns`;
-  return `${where.padEnd(10)} ${m.scenario.padEnd(9)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50Ms.toFixed(1)} ms  p99 ${m.p99Ms.toFixed(1)} ms  errors ${m.errors}  redis scripts/req ${m.redisScriptsPerResponse.toFixed(2)} cmds/req ${m.redisCommandsPerResponse.toFixed(2)}  load ${m.load1.toFixed(2)}`;
+  return `${where.padEnd(10)} ${m.scenario.padEnd(9)} ${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50Ms.toFixed(1)} ms  p99 ${m.p99Ms.toFixed(1)} ms  errors ${m.errors}  cpu ${m.serverCpuUsPerResponse?.toFixed(0) ?? '-'} µs/req  redis scripts/req ${m.redisScriptsPerResponse.toFixed(2)} cmds/req ${m.redisCommandsPerResponse.toFixed(2)}  load ${m.load1.toFixed(2)}`;
 }
 
 function machine(): Record<string, string | number> {

@@ -17,6 +17,8 @@ export interface Measurement {
   /** transport errors and timeouts, plus answers with a status the scenario does not expect */
   readonly errors: number;
   readonly statuses: Readonly<Record<string, number>>;
+  /** CPU time of the server process per response (user + system), which the machine's load disturbs less than req/s */
+  readonly serverCpuUsPerResponse: number | undefined;
   /** commands Redis ran per response, those inside scripts included (INFO commandstats before and after) */
   readonly redisCommandsPerResponse: number;
   /** scripts (EVALSHA, EVAL) Redis ran per response */
@@ -34,6 +36,7 @@ export interface ScenarioSummary {
   readonly errors: number;
   readonly redisCommandsPerResponse: number;
   readonly redisScriptsPerResponse: number;
+  readonly serverCpuUsPerResponse: number | undefined;
   /** median over rounds of (this scenario's req/s / the bare route's req/s in the same round) */
   readonly ratioToBare: number | undefined;
   readonly ratioToBareRange: readonly [number, number] | undefined;
@@ -82,6 +85,9 @@ export function summarize(measurements: readonly Measurement[]): Summary {
         errors: mine.reduce((sum, m) => sum + m.errors, 0),
         redisCommandsPerResponse: median(mine.map((m) => m.redisCommandsPerResponse)),
         redisScriptsPerResponse: median(mine.map((m) => m.redisScriptsPerResponse)),
+        serverCpuUsPerResponse: mine.every((m) => m.serverCpuUsPerResponse !== undefined)
+          ? median(mine.map((m) => m.serverCpuUsPerResponse ?? 0))
+          : undefined,
         ratioToBare: ratios.length > 0 ? median(ratios) : undefined,
         ratioToBareRange: ratios.length > 0 ? [Math.min(...ratios), Math.max(...ratios)] : undefined,
       },
@@ -128,6 +134,7 @@ export function formatSummary(summary: Summary, connections: number): string {
       fixed(s.p50Ms, 1),
       fixed(s.p99Ms, 1),
       String(s.errors),
+      fixed(s.serverCpuUsPerResponse, 0),
       fixed(s.redisScriptsPerResponse, 2),
       fixed(s.redisCommandsPerResponse, 2),
     ]),
@@ -136,6 +143,7 @@ export function formatSummary(summary: Summary, connections: number): string {
     main,
     '',
     `sold-out / safe: ${fixed(summary.soldOutToSafe, 2)}× (median of per-round ratios)`,
+    'server CPU µs/req: user+system time of the server process per answer (less disturbed by other load than req/s)',
     'scripts/req: EVALSHA round trips per answer; Redis cmds/req also counts the commands inside scripts',
   ];
   if (summary.big.length > 0) {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../local/free-port';
@@ -10,6 +10,8 @@ import { freePort } from '../local/free-port';
 export interface ServerProcess {
   readonly name: string;
   readonly url: string;
+  /** CPU time the process has used so far, in ms (user + system); undefined where /proc is missing */
+  cpuMs(): number | undefined;
   /** the last lines it printed, for the error message when it dies */
   readonly output: string[];
   stop(): Promise<void>;
@@ -77,6 +79,7 @@ export async function startServer(
   return {
     name,
     url,
+    cpuMs: () => (child.pid === undefined ? undefined : processCpuMs(child.pid)),
     output,
     stop: () => {
       stopping ??= (async () => {
@@ -89,4 +92,20 @@ export async function startServer(
       return stopping;
     },
   };
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times; 100 on every Linux that matters */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process, from /proc/<pid>/stat (Linux) */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name (field 2) may hold spaces: count fields from after its closing parenthesis
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,6 +5,7 @@ import type { PurchaseService } from '../../domain/purchase';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
 import type { Metrics } from '../../observability/metrics';
 import { isStoreUnavailable } from '../../redis/errors';
+import { sendJson, sendProblem } from '../problem';
 import type { Validators } from '../validation';
 
 export interface PurchaseRouteOptions {
@@ -32,12 +33,18 @@ export function purchaseRoutes(
         purchase = await buy(validators.purchase(req));
       } catch (error) {
         metrics.purchase(method, outcomeOf(error));
+        // A refusal (sold out, limit, bad input) is an answer, not a failure: sent from here rather than
+        // unwound through Express's error handling, which is most of its cost once a SKU is sold out.
+        if (error instanceof AppError) {
+          sendProblem(res, error);
+          return;
+        }
         throw error;
       }
       metrics.purchase(method, purchase.replayed ? 'replayed' : 'ok');
       // A replay answers exactly what the first request was answered; the header tells them apart.
       if (purchase.replayed) res.setHeader('Idempotent-Replayed', 'true');
-      res.json({
+      sendJson(res, 200, {
         success: purchase.success,
         method: purchase.method,
         orderId: purchase.orderId,
