@@ -61,8 +61,8 @@ export function createApp(deps: AppDependencies): Express {
   app.use(express.json({ limit: BODY_LIMIT, strict: true, type: isJsonBody }));
 
   const validators = createValidators(config);
-  // the purchase routes first: they are the traffic, and every router before them is a detour
-  app.use(purchaseRoutes(deps.purchases, validators, metrics, config));
+  // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
+  purchaseRoutes(app.router, deps.purchases, validators, metrics, config);
   app.use(operationsRoutes(deps.readiness, metrics));
   app.use(catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken)));
 

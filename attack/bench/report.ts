@@ -122,6 +122,7 @@ export function formatSummary(summary: Summary, connections: number): string {
       'p50 ms',
       'p99 ms',
       'errors',
+      'server CPU µs/req',
       'scripts/req',
       'Redis cmds/req',
     ],
