@@ -55,6 +55,7 @@ const schema = z
     DEFAULT_SKU: z.string().regex(SKU_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$').default('default'),
     DEFAULT_STOCK: integer(0, 1_000_000_000).default(100),
     MAX_QUANTITY: integer(1, 1_000_000).default(10),
+    SOLD_OUT_MARK_TTL_MS: integer(0, 600_000).default(1000),
 
     SHUTDOWN_DRAIN_MS: integer(0, 300_000).optional(),
     SHUTDOWN_TIMEOUT_MS: integer(100, 300_000).default(10_000),
@@ -116,6 +117,11 @@ export interface Config {
   readonly defaultSku: string;
   readonly defaultStock: number;
   readonly maxQuantity: number;
+  /**
+   * how long a process may refuse a sold-out SKU without asking Redis, at most (a restock clears the mark
+   * on every instance at once; this bounds an unannounced one). 0: no sold-out mark, every purchase asks.
+   */
+  readonly soldOutMarkTtlMs: number;
   /** how long /health reports 503 before the listener closes, so a load balancer stops sending first */
   readonly shutdownDrainMs: number;
   readonly shutdownTimeoutMs: number;
@@ -179,6 +185,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     defaultSku: env.DEFAULT_SKU,
     defaultStock: env.DEFAULT_STOCK,
     maxQuantity: env.MAX_QUANTITY,
+    soldOutMarkTtlMs: env.SOLD_OUT_MARK_TTL_MS,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? (production ? 5000 : 0),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -6,12 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config';
 import { Catalogue } from './domain/catalogue';
 import { PurchaseService } from './domain/purchase';
+import { SoldOutMarks } from './domain/sold-out-marks';
 import { createApp } from './http/app';
 import { createLogger, flushLogger } from './observability/logger';
 import type { Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
-import { createRedisClient } from './redis/client';
+import { createRedisClient, createSubscriberClient } from './redis/client';
 import { RedisInventoryStore } from './redis/inventory-store';
+import { listenForRestocks } from './redis/restock-listener';
+import type { RestockListener } from './redis/restock-listener';
 import { defineScripts, loadScripts, readScripts } from './redis/scripts';
 import type { RedisClient } from './redis/scripts';
 
@@ -20,6 +23,8 @@ export interface RunningService {
   readonly server: Server;
   readonly redis: RedisClient;
   readonly logger: Logger;
+  /** the sold-out marks and the restock channel that clears them; absent with SOLD_OUT_MARK_TTL_MS=0 */
+  readonly soldOut: { readonly marks: SoldOutMarks; readonly restocks: RestockListener } | undefined;
   /** resolves once Redis is connected, scripts are loaded and /health can turn 200 */
   readonly ready: Promise<void>;
   /** graceful shutdown: /health 503, drain, finish in-flight requests, close Redis */
@@ -44,11 +49,20 @@ export async function start(config: Config, options: StartOptions = {}): Promise
 
   const store = new RedisInventoryStore(redis);
   const catalogue = new Catalogue(store);
-  const purchases = new PurchaseService(store, {
-    waitReplicas: config.redis.waitReplicas,
-    waitTimeoutMs: config.redis.waitTimeoutMs,
-    unsafeDelayMs: config.unsafeDelayMs,
-  });
+  const marks = config.soldOutMarkTtlMs > 0 ? new SoldOutMarks(config.soldOutMarkTtlMs) : undefined;
+  const purchases = new PurchaseService(
+    store,
+    {
+      waitReplicas: config.redis.waitReplicas,
+      waitTimeoutMs: config.redis.waitTimeoutMs,
+      unsafeDelayMs: config.unsafeDelayMs,
+    },
+    marks,
+  );
+  const soldOut = marks && {
+    marks,
+    restocks: listenForRestocks(createSubscriberClient(config.redis), marks, logger),
+  };
 
   let scriptsLoaded = false;
   let draining = false;
@@ -151,14 +165,17 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         server.closeAllConnections();
       }
       stopped = true;
-      await redis.quit().catch(() => {
-        redis.disconnect();
-      });
+      await Promise.all([
+        redis.quit().catch(() => {
+          redis.disconnect();
+        }),
+        soldOut?.restocks.stop(),
+      ]);
       logger.info('stopped');
       flushLogger(logger);
     })();
     return stopping;
   };
 
-  return { port, server, redis, logger, ready, stop };
+  return { port, server, redis, logger, soldOut, ready, stop };
 }

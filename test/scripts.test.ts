@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { skuKeys } from '../app/redis/keys';
+import { restockChannel, skuKeys } from '../app/redis/keys';
 import { PurchaseCode, RedisInventoryStore, toPurchaseOutcome } from '../app/redis/inventory-store';
 import { defineScripts, loadScripts, readScripts } from '../app/redis/scripts';
 import { expectConserved, readSkuState } from './support/invariants';
@@ -219,5 +219,52 @@ describe('reset-stock-5.lua and put-product-2.lua', () => {
     await store.purchase(sku, 1, '', '', 'safe');
     await store.putProduct(sku, { name: 'Other', price: 0, stock: 100, perUserLimit: 0 }, true);
     expect(await store.getProduct(sku)).toMatchObject({ name: 'Hat', stock: 4 });
+  });
+});
+
+/** What the sold-out marks rely on: every restock is announced, and only once it is written. */
+describe('restock announcements', () => {
+  let redis: Redis;
+  let listener: Redis;
+  let store: RedisInventoryStore;
+  /** the new stock as Redis had it when each message was received, by SKU */
+  const heard = new Map<string, Promise<string | null>[]>();
+  const scripts = readScripts();
+
+  beforeAll(async () => {
+    redis = redisClient();
+    listener = redisClient();
+    defineScripts(redis, scripts);
+    await loadScripts(redis, scripts);
+    store = new RedisInventoryStore(redis);
+    listener.on('message', (channel: string, sku: string) => {
+      if (channel !== restockChannel) return;
+      heard.set(sku, [...(heard.get(sku) ?? []), redis.get(skuKeys(sku).stock)]);
+    });
+    await listener.subscribe(restockChannel);
+  });
+  afterAll(async () => {
+    await Promise.all([redis.quit(), listener.quit()]);
+  });
+
+  /** a PING on the subscribed connection comes back after every message published before it */
+  const messagesFor = async (sku: string): Promise<(string | null)[]> => {
+    await listener.ping();
+    return Promise.all(heard.get(sku) ?? []);
+  };
+
+  it('when a SKU is reset or put, then its SKU is published on the restock channel with the new stock already written', async () => {
+    const sku = uniqueSku('announce');
+    await store.putProduct(sku, { name: 'Scarf', price: 3, stock: 4, perUserLimit: 0 }, false);
+    expect(await messagesFor(sku)).toEqual(['4']);
+    await store.resetStock(sku, 9);
+    expect(await messagesFor(sku)).toEqual(['4', '9']);
+  });
+
+  it('when only-if-missing leaves an existing product alone, then nothing is announced', async () => {
+    const sku = uniqueSku('announce');
+    await store.putProduct(sku, { name: 'Glove', price: 3, stock: 2, perUserLimit: 0 }, true);
+    await store.putProduct(sku, { name: 'Glove', price: 3, stock: 50, perUserLimit: 0 }, true);
+    expect(await messagesFor(sku)).toEqual(['2']);
   });
 });

@@ -33,6 +33,10 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   internal_error: [500, 'Internal error'],
 };
 
+/**
+ * An AppError is an answer (sold out, bad input...), never logged with a stack: capturing one would be
+ * the most expensive part of refusing a purchase once a SKU is sold out, so none is captured.
+ */
 export class AppError extends Error {
   readonly status: number;
   readonly title: string;
@@ -43,7 +47,10 @@ export class AppError extends Error {
     /** extra members of the problem document, e.g. the validation issues or units remaining */
     readonly extensions: Readonly<Record<string, unknown>> = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = limit;
     this.name = 'AppError';
     [this.status, this.title] = TITLES[code];
   }

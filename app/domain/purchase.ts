@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from './errors';
 import type { InventoryStore, PurchaseOutcome } from './inventory-store';
 import { formatOrderId } from './order-id';
+import type { SoldOutMarks } from './sold-out-marks';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from './types';
 
 export interface PurchaseOptions {
@@ -54,10 +55,19 @@ export class PurchaseService {
   constructor(
     private readonly store: InventoryStore,
     private readonly options: PurchaseOptions,
+    /** SKUs known sold out, refused without a round trip; none: every purchase asks the store */
+    private readonly soldOut?: SoldOutMarks,
   ) {}
 
   /** The atomic purchase: a single script does every check and write in one round trip. */
   async purchaseSafe(req: PurchaseRequest): Promise<Purchase> {
+    const marks = this.soldOut;
+    // With an Idempotency-Key the answer may be the replay of an earlier success, which only the store
+    // knows: such a request always asks it. Without one, the script would answer sold_out, as we do.
+    if (marks && req.idempotencyKey === undefined && marks.isSoldOut(req.sku)) {
+      return toPurchase(req, 'safe', { kind: 'sold_out', remaining: 0 });
+    }
+    const generation = marks?.generation ?? 0;
     const outcome = await this.store.purchase(
       req.sku,
       req.quantity,
@@ -65,6 +75,7 @@ export class PurchaseService {
       req.idempotencyKey ?? '',
       'safe',
     );
+    if (marks && outcome.kind === 'sold_out' && outcome.remaining === 0) marks.mark(req.sku, generation);
     const purchase = toPurchase(req, 'safe', outcome);
     if (outcome.kind === 'purchased' && this.options.waitReplicas > 0) {
       await this.awaitReplication();

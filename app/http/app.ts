@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { adminAuth } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
-import { requireJsonBody } from './middleware/require-json';
+import { isJsonBody, requireJsonBody } from './middleware/require-json';
 import { errorHandler, notFound } from './problem';
 import { catalogueRoutes } from './routes/catalogue-routes';
 import { operationsRoutes } from './routes/operations-routes';
@@ -38,22 +38,32 @@ export function createApp(deps: AppDependencies): Express {
   app.set('query parser', 'simple');
 
   app.use(observeRequests(logger, metrics, { ...config, isDraining: () => deps.readiness.isDraining() }));
-  // helmet for a JSON API: no document is ever rendered, so the policy forbids everything.
+  // helmet for a JSON API: no document is ever rendered, so the policy forbids everything, and the
+  // headers that only mean something to a browser rendering a page (or to IE, Flash and Adobe readers)
+  // are not sent: every header is work on every response.
   app.use(
     helmet({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       },
+      xFrameOptions: { action: 'deny' },
       crossOriginEmbedderPolicy: false,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
     }),
   );
   app.use(requireJsonBody());
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: isJsonBody }));
 
   const validators = createValidators(config);
+  // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
+  purchaseRoutes(app.router, deps.purchases, validators, metrics, config);
   app.use(operationsRoutes(deps.readiness, metrics));
-  app.use(purchaseRoutes(deps.purchases, validators, metrics, config));
   app.use(catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken)));
 
   app.use(notFound());

@@ -7,21 +7,37 @@ import { isStoreUnavailable } from '../redis/errors';
 /** How long a client should wait before retrying after a 503: Redis reconnects within a second. */
 const RETRY_AFTER_SECONDS = 1;
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+
+/**
+ * Writes a JSON answer. The hot path's responses go through here rather than res.json(), which parses
+ * and re-formats the Content-Type twice and checks ETag and freshness settings on every call; Node adds
+ * Content-Length itself when the whole body is given to end().
+ */
+export function sendJson(res: Response, status: number, body: unknown, type = JSON_TYPE): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', type);
+  res.end(JSON.stringify(body));
+}
+
 /** RFC 9457 problem document; `code` is the stable, machine-readable part. */
 export function sendProblem(res: Response, error: AppError): void {
   if (error.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
   if (error.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="flash-sale admin"');
-  res
-    .status(error.status)
-    .type('application/problem+json')
-    .json({
+  sendJson(
+    res,
+    error.status,
+    {
       type: `urn:flash-sale:problem:${error.code}`,
       title: error.title,
       status: error.status,
       detail: error.detail,
       code: error.code,
       ...error.extensions,
-    });
+    },
+    PROBLEM_TYPE,
+  );
 }
 
 /** body-parser's errors carry a `type`; they are the client's fault and safe to describe */

@@ -34,8 +34,8 @@ function commonOptions(config: RedisConfig): RedisOptions {
   };
 }
 
-export function createRedisClient(config: RedisConfig): RedisClient {
-  const options = commonOptions(config);
+export function createRedisClient(config: RedisConfig, overrides: RedisOptions = {}): RedisClient {
+  const options = { ...commonOptions(config), ...overrides };
   switch (config.mode) {
     case 'standalone':
       return new Redis(config.url, options);
@@ -75,4 +75,21 @@ export function createRedisClient(config: RedisConfig): RedisClient {
       );
     }
   }
+}
+
+/**
+ * A connection of its own for the restock channel (app/redis/restock-listener.ts): a subscribed connection
+ * is kept for pub/sub. A plain PUBLISH reaches every node of a cluster, so in cluster mode one node (the
+ * first seed) is enough. No automatic resubscription: the listener subscribes on every (re)connection
+ * itself, so that it knows when restocks may have been missed.
+ */
+export function createSubscriberClient(config: RedisConfig): Redis {
+  const overrides: RedisOptions = { autoResubscribe: false, connectionName: 'flash-sale-restocks' };
+  if (config.mode === 'cluster') {
+    const seed = config.nodes[0];
+    if (!seed) throw new Error('cluster mode needs at least one node');
+    return new Redis({ ...commonOptions(config), ...overrides, host: seed.host, port: seed.port });
+  }
+  // standalone and sentinel: createRedisClient builds a Redis, not a Cluster
+  return createRedisClient(config, overrides) as Redis;
 }

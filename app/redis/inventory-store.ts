@@ -6,7 +6,7 @@ import type {
   StoredProduct,
 } from '../domain/inventory-store';
 import type { ProductInput, PurchaseMethod } from '../domain/types';
-import { catalogueKey, skuKeys } from './keys';
+import { catalogueKey, restockChannel, skuKeys } from './keys';
 import type { PurchaseReply, RedisClient } from './scripts';
 
 /** Codes returned by purchase-5.lua; see the script's header. */
@@ -110,6 +110,8 @@ export class RedisInventoryStore implements InventoryStore {
       k.idempotency,
       amount,
       sku,
+      restockChannel,
+      sku,
     );
     if (created === 1) await this.redis.sadd(catalogueKey, sku);
     return { created: created === 1 };
@@ -125,6 +127,8 @@ export class RedisInventoryStore implements InventoryStore {
       input.stock,
       input.perUserLimit,
       onlyIfMissing ? '1' : '0',
+      restockChannel,
+      sku,
     );
     // The catalogue set lives in another slot, so it cannot join the script; adding is idempotent and
     // done on every write, so a crash between the two heals on the next write.

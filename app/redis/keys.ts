@@ -40,3 +40,10 @@ export function skuKeys(sku: string): SkuKeys {
 
 /** set of every SKU in the catalogue; outside any SKU's slot, so never touched by a script */
 export const catalogueKey = `${PREFIX}:products`;
+
+/**
+ * Pub/sub channel of restocks: the reset and put-product scripts publish the SKU there once its new stock
+ * is written, and every instance listens, to drop its sold-out mark. Plain PUBLISH reaches every node
+ * of a Redis Cluster, so one channel serves every topology.
+ */
+export const restockChannel = `${PREFIX}:restock`;

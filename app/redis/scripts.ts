@@ -36,6 +36,8 @@ declare module 'ioredis' {
       idempotency: string,
       amount: number,
       name: string,
+      channel: string,
+      sku: string,
     ): Result<number, Context>;
     putProduct(
       stock: string,
@@ -45,6 +47,8 @@ declare module 'ioredis' {
       units: number,
       perUserLimit: number,
       onlyIfMissing: '0' | '1',
+      channel: string,
+      sku: string,
     ): Result<number, Context>;
   }
 }
