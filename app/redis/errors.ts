@@ -1,21 +1,28 @@
 import { ReplyError } from 'ioredis';
 
 /**
- * True when an error means "the store cannot be reached right now" (connection down, command timed out,
- * cluster without a primary for the slot): the request gets a 503 and may be retried.
- * A ReplyError is Redis answering, and refusing: that is a bug of ours, not an outage, and stays a 500.
- * Cluster-down and failover replies are the exception: they are transient by nature.
+ * Errors ioredis raises itself when it could not get an answer. AbortError: a pipelined command still
+ * waiting when its connection closed (with auto-pipelining, e.g. the WAIT right after a purchase that
+ * did land). MaxRetriesPerRequestError extends it.
+ */
+const CLIENT_SIDE_NAMES = new Set(['AbortError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
+
+const CLIENT_SIDE_MESSAGES =
+  /Connection is closed|Command timed out|Stream isn't writeable|Socket timeout|Node is disconnected|Cluster is disconnect|No master node is available|None of startup nodes is available|Too many Cluster redirections|Failed to refresh slots cache|All sentinels are unreachable|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE/i;
+
+/**
+ * Replies that mean "not now" rather than "never": a cluster or failover in progress. UNBLOCKED is what
+ * a WAIT gets when its node changes role under it.
+ */
+const TRANSIENT_REPLIES = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS|UNBLOCKED)/;
+
+/**
+ * True when an error means "the store cannot be reached right now": the request gets a 503 and may be
+ * retried (with its Idempotency-Key, a purchase whose answer was lost is then found again).
+ * Any other ReplyError is Redis answering, and refusing: a bug of ours, not an outage, and stays a 500.
  */
 export function isStoreUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error instanceof ReplyError) {
-    return /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|NOREPLICAS)/.test(error.message);
-  }
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    error.name === 'ClusterAllFailedError' ||
-    /Connection is closed|Command timed out|Stream isn't writeable|connect ECONNREFUSED|Failed to refresh slots cache|ETIMEDOUT|ECONNRESET|EPIPE|All sentinels are unreachable/i.test(
-      error.message,
-    )
-  );
+  if (error instanceof ReplyError) return TRANSIENT_REPLIES.test(error.message);
+  return CLIENT_SIDE_NAMES.has(error.name) || CLIENT_SIDE_MESSAGES.test(error.message);
 }
