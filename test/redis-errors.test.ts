@@ -1,5 +1,8 @@
 import { Redis, ReplyError } from 'ioredis';
 import { isStoreUnavailable } from '../app/redis/errors';
+
+/** ioredis types ReplyError as any; it is a plain Error subclass taking a message */
+const Reply = ReplyError as new (message: string) => Error;
 import { testRedisUrl } from './support/fixtures';
 
 describe('which Redis errors are an outage (503) rather than a bug (500)', () => {
@@ -44,11 +47,11 @@ describe('which Redis errors are an outage (503) rather than a bug (500)', () =>
     'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)',
     'NOREPLICAS Not enough good replicas to write.',
   ])('when Redis replies "%s", then it is an outage', (message) => {
-    expect(isStoreUnavailable(new ReplyError(message))).toBe(true);
+    expect(isStoreUnavailable(new Reply(message))).toBe(true);
   });
 
   it('when Redis refuses a command for good (a script error), then it is not an outage', () => {
-    expect(isStoreUnavailable(new ReplyError('ERR Error running script, user_script:1: bad'))).toBe(false);
+    expect(isStoreUnavailable(new Reply('ERR Error running script, user_script:1: bad'))).toBe(false);
     expect(isStoreUnavailable(new TypeError('x is undefined'))).toBe(false);
     expect(isStoreUnavailable('not an error')).toBe(false);
   });
