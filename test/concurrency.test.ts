@@ -46,6 +46,7 @@ describe('a storm of concurrent purchases across three app processes', () => {
       requests: REQUESTS,
       body: { sku },
       connections: 150,
+      retryUnavailable: 5,
     });
 
     expect(result.transportErrors).toBe(0);
@@ -77,6 +78,7 @@ describe('a storm of concurrent purchases across three app processes', () => {
       requests: REQUESTS,
       body: { sku },
       connections: 150,
+      retryUnavailable: 5,
     });
 
     expect(result.transportErrors).toBe(0);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 
 export interface StormResult {
@@ -12,6 +13,9 @@ export interface StormResult {
   }[];
   /** transport failures (no HTTP answer) */
   readonly transportErrors: number;
+  /** 503 answers that were retried (see StormOptions.retryUnavailable) */
+  readonly retried: number;
+  /** final answers by status */
   count(status: number): number;
 }
 
@@ -24,6 +28,12 @@ export interface StormOptions {
   readonly headers?: (index: number) => Record<string, string>;
   /** sockets per target */
   readonly connections?: number;
+  /**
+   * Behave as the API asks clients to: each request carries its own Idempotency-Key, and a 503
+   * (store_unavailable) is retried with that same key, up to this many times. A busy machine can push a
+   * Redis command past its timeout; a retry then finds the order if it was taken, or buys anew.
+   */
+  readonly retryUnavailable?: number;
 }
 
 /**
@@ -35,7 +45,9 @@ export async function storm(options: StormOptions): Promise<StormResult> {
   const statuses = new Map<number, number>();
   const successes: StormResult['successes'] = [];
   let transportErrors = 0;
-  const one = (index: number): Promise<void> =>
+  let retried = 0;
+  const run = randomUUID();
+  const one = (index: number, attempt = 0): Promise<void> =>
     new Promise((resolve) => {
       const target = new URL(options.path, options.urls[index % options.urls.length]);
       const body: unknown = typeof options.body === 'function' ? options.body(index) : options.body;
@@ -49,6 +61,7 @@ export async function storm(options: StormOptions): Promise<StormResult> {
             ...(payload
               ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
               : {}),
+            ...(options.retryUnavailable ? { 'idempotency-key': `${run}-${String(index)}` } : {}),
             ...options.headers?.(index),
           },
         },
@@ -57,6 +70,13 @@ export async function storm(options: StormOptions): Promise<StormResult> {
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             const status = res.statusCode ?? 0;
+            if (status === 503 && attempt < (options.retryUnavailable ?? 0)) {
+              retried += 1;
+              setTimeout(() => {
+                void one(index, attempt + 1).then(resolve);
+              }, 50);
+              return;
+            }
             statuses.set(status, (statuses.get(status) ?? 0) + 1);
             if (status === 200) {
               const body = JSON.parse(Buffer.concat(chunks).toString()) as {
@@ -79,5 +99,5 @@ export async function storm(options: StormOptions): Promise<StormResult> {
     });
   await Promise.all(Array.from({ length: options.requests }, (_, i) => one(i)));
   agent.destroy();
-  return { statuses, successes, transportErrors, count: (status) => statuses.get(status) ?? 0 };
+  return { statuses, successes, transportErrors, retried, count: (status) => statuses.get(status) ?? 0 };
 }
