@@ -1,21 +1,18 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
-import type { Mode } from './attack-options';
+import type { AttackSettings, Mode } from './attack-options';
 import type { RunResult } from './run-result';
 import { readStock, resetStock } from './service-client';
 import type { StockReading } from './service-client';
 
-export interface RunSettings {
+/** one endpoint's run: the attack's settings for one mode against one target */
+export type RunSettings = Pick<
+  AttackSettings,
+  'sku' | 'stock' | 'requests' | 'connections' | 'users' | 'adminToken' | 'timeoutSeconds'
+> & {
   readonly target: string;
   readonly mode: Mode;
-  readonly sku: string;
-  readonly stock: number;
-  readonly requests: number;
-  readonly connections: number;
-  readonly users: number;
-  readonly adminToken: string | undefined;
-  readonly timeoutSeconds: number;
-}
+};
 
 /** Live counters, for the progress line. */
 export interface RunProgress {
