@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { openPurchase } from '../support/raw-http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { startRedis } from '../../attack/local/redis-server';
@@ -35,16 +35,7 @@ function sendAndHangUp(
   partial: boolean,
 ): Promise<void> {
   return new Promise((resolve) => {
-    const payload = JSON.stringify(body);
-    const req = request(new URL('/purchase/safe', url), {
-      method: 'POST',
-      agent: false,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(payload),
-        'idempotency-key': key,
-      },
-    });
+    const { req, payload } = openPurchase(url, body, key);
     req.on('error', () => {
       resolve();
     });

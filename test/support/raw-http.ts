@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import type { ClientRequest } from 'node:http';
 
 export interface RawAnswer {
   readonly status: number;
@@ -48,4 +49,26 @@ export function rawRequest(
     });
     req.end(options.body);
   });
+}
+
+/**
+ * Opens a keyed purchase and leaves the sending to the caller, who may stop half-way, pause, or hang up:
+ * the request's body is returned, not written.
+ */
+export function openPurchase(
+  url: string,
+  body: unknown,
+  key: string,
+): { req: ClientRequest; payload: string } {
+  const payload = JSON.stringify(body);
+  const req = request(new URL('/purchase/safe', url), {
+    method: 'POST',
+    agent: false,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'idempotency-key': key,
+    },
+  });
+  return { req, payload };
 }
