@@ -109,8 +109,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     // the retry strategy keeps reconnecting; 'error' has logged it
   });
 
+  const appClosed = new AbortController();
   const app = createApp({
     config,
+    closed: appClosed.signal,
     purchases,
     catalogue,
     logger,
@@ -165,6 +167,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         server.closeAllConnections();
       }
       stopped = true;
+      appClosed.abort();
       await Promise.all([
         redis.quit().catch(() => {
           redis.disconnect();

@@ -23,6 +23,8 @@ export interface AppDependencies {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** aborted once the server has closed: what the app subscribed to process-wide is let go */
+  readonly closed?: AbortSignal;
 }
 
 /** Purchase bodies are a few dozen bytes; anything near this is not a purchase. */
@@ -37,7 +39,13 @@ export function createApp(deps: AppDependencies): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(observeRequests(logger, metrics, { ...config, isDraining: () => deps.readiness.isDraining() }));
+  app.use(
+    observeRequests(logger, metrics, {
+      ...config,
+      isDraining: () => deps.readiness.isDraining(),
+      closed: deps.closed,
+    }),
+  );
   // helmet for a JSON API: no document is ever rendered, so the policy forbids everything, and the
   // headers that only mean something to a browser rendering a page (or to IE, Flash and Adobe readers)
   // are not sent: every header is work on every response.
