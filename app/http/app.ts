@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { adminAuth } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
-import { isJsonBody, requireJsonBody } from './middleware/require-json';
+import { readJsonBody } from './middleware/read-json-body';
 import { errorHandler, notFound } from './problem';
 import { catalogueRoutes } from './routes/catalogue-routes';
 import { operationsRoutes } from './routes/operations-routes';
@@ -28,7 +28,7 @@ export interface AppDependencies {
 }
 
 /** Purchase bodies are a few dozen bytes; anything near this is not a purchase. */
-const BODY_LIMIT = '4kb';
+const BODY_LIMIT = 4096;
 
 /** Builds the Express app. No listening, no Redis connection: server.ts does that. */
 export function createApp(deps: AppDependencies): Express {
@@ -65,8 +65,7 @@ export function createApp(deps: AppDependencies): Express {
       xXssProtection: false,
     }),
   );
-  app.use(requireJsonBody());
-  app.use(express.json({ limit: BODY_LIMIT, strict: true, type: isJsonBody }));
+  app.use(readJsonBody({ limit: BODY_LIMIT }));
 
   const validators = createValidators(config);
   // the purchase routes first, on the app itself: they are the traffic, every router before them a detour

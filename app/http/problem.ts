@@ -40,12 +40,16 @@ export function sendProblem(res: Response, error: AppError): void {
   );
 }
 
+/** the answer to a body that is not JSON, whichever reader found out */
+export const invalidJsonBody = (): AppError =>
+  new AppError('invalid_request', 'the request body is not valid JSON');
+
 /** body-parser's errors carry a `type`; they are the client's fault and safe to describe */
 function fromBodyParser(error: unknown): AppError | undefined {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
   switch (error.type) {
     case 'entity.parse.failed':
-      return new AppError('invalid_request', 'the request body is not valid JSON');
+      return invalidJsonBody();
     case 'entity.too.large':
       return new AppError('payload_too_large', 'the request body is too large');
     case 'encoding.unsupported':
