@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { freePort } from '../../attack/local/free-port';
 import { REDIS_SERVER_BINARY, startRedis } from '../../attack/local/redis-server';
 import type { TestCertificates } from './tls-certificates';
+import { withRedis } from './with-redis';
 
 const run = promisify(execFile);
 
@@ -44,27 +45,6 @@ interface SlotRange {
   readonly from: number;
   readonly to: number;
   readonly port: number;
-}
-
-async function withNode<T>(
-  port: number,
-  options: RedisOptions,
-  question: (redis: Redis) => Promise<T>,
-): Promise<T> {
-  const redis = new Redis({
-    ...options,
-    host: '127.0.0.1',
-    port,
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return await question(redis);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**
@@ -124,7 +104,7 @@ async function startSecureNode(
   };
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const pong = await withNode(port, connect, (redis) => redis.ping()).catch(() => '');
+    const pong = await withRedis(port, (redis) => redis.ping(), connect).catch(() => '');
     if (pong === 'PONG') return { port, stop };
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();
@@ -183,10 +163,10 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
     for (;;) {
       const states = await Promise.all(
         nodes.map((node) =>
-          withNode(
+          withRedis(
             node.port,
-            connect,
             async (redis) => /cluster_state:(\w+)/.exec(await redis.cluster('INFO'))?.[1],
+            connect,
           ),
         ),
       );
@@ -200,11 +180,14 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
   }
   const first = nodes[0];
   if (!first) throw new Error('a cluster needs at least one node');
-  const ranges: SlotRange[] = await withNode(first.port, connect, async (redis) =>
-    (await redis.cluster('SLOTS')).map(([from, to, master]) => {
-      if (!master) throw new Error(`slots ${from}-${to} have no master`);
-      return { from, to, port: master[1] };
-    }),
+  const ranges: SlotRange[] = await withRedis(
+    first.port,
+    async (redis) =>
+      (await redis.cluster('SLOTS')).map(([from, to, master]) => {
+        if (!master) throw new Error(`slots ${from}-${to} have no master`);
+        return { from, to, port: master[1] };
+      }),
+    connect,
   );
   return {
     nodes,

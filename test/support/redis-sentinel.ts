@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { freePort } from '../../attack/local/free-port';
 import { REDIS_SERVER_BINARY, startRedis, waitForPing } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
+import { withRedis } from './with-redis';
 
 export const SENTINEL_MASTER_NAME = 'mymaster';
 
@@ -27,20 +27,6 @@ export interface LocalSentinelGroup {
   /** resolves once the sentinels name another primary than `formerPort`, and it answers as one */
   waitForFailover(formerPort: number, timeoutMs?: number): Promise<number>;
   stop(): Promise<void>;
-}
-
-function sentinelClient(port: number): Redis {
-  return new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
-}
-
-async function ask<T>(port: number, question: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = sentinelClient(port);
-  try {
-    await redis.connect();
-    return await question(redis);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 async function startSentinel(
@@ -106,7 +92,7 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
     for (;;) {
       const ready = await Promise.all(
         sentinelPorts.map((port) =>
-          ask(port, async (redis) => {
+          withRedis(port, async (redis) => {
             const replicas = (await redis.call('SENTINEL', 'REPLICAS', SENTINEL_MASTER_NAME)) as string[][];
             const others = (await redis.call('SENTINEL', 'SENTINELS', SENTINEL_MASTER_NAME)) as unknown[];
             await redis.call('SENTINEL', 'CKQUORUM', SENTINEL_MASTER_NAME);
@@ -126,7 +112,7 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
     const primaryPort = async (): Promise<number> => {
       for (const port of sentinelPorts) {
         try {
-          const address = (await ask(port, (redis) =>
+          const address = (await withRedis(port, (redis) =>
             redis.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME),
           )) as [string, string];
           return Number(address[1]);
@@ -148,9 +134,9 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
         for (;;) {
           const port = await primaryPort();
           if (port !== formerPort) {
-            const role = await ask(port, (redis) => redis.call('ROLE') as Promise<[string]>).catch(() => [
-              'unreachable',
-            ]);
+            const role = await withRedis(port, (redis) => redis.call('ROLE') as Promise<[string]>).catch(
+              () => ['unreachable'],
+            );
             if (role[0] === 'master') return port;
           }
           if (Date.now() > until) throw new Error(`no failover from ${formerPort} in ${timeoutMs} ms`);
