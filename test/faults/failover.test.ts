@@ -5,12 +5,13 @@ import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
 import { spawnApp } from '../support/app-process';
 import type { AppProcess } from '../support/app-process';
-import { startBuyers, waitUntil } from '../support/buyers';
+import { answersSince, startBuyers, waitUntil } from '../support/buyers';
 import { TEST_ADMIN_TOKEN, auth, uniqueSku } from '../support/fixtures';
 import { percentile, recordFigures, round } from '../support/figures';
 import { send } from '../support/http-client';
 import { expectConserved, readSkuState } from '../support/invariants';
-import { startSentinelGroup } from '../support/redis-sentinel';
+import { SENTINEL_MASTER_NAME, startSentinelGroup } from '../support/redis-sentinel';
+import { withRedis } from '../support/with-redis';
 import type { LocalSentinelGroup } from '../support/redis-sentinel';
 
 /**
@@ -76,7 +77,29 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     const promotedAt = Date.now();
     revived = await startRedis({ port: formerPort, args: ['--replicaof', '127.0.0.1', String(newPort)] });
     const successesAtPromotion = buyers.successes();
-    await waitUntil(() => buyers.successes() >= successesAtPromotion + 100, 30_000, '100 purchases after');
+    await waitUntil(
+      () => buyers.successes() >= successesAtPromotion + 100,
+      30_000,
+      '100 purchases after',
+      async () => {
+        const views = await Promise.all(
+          topology.sentinelPorts.map((port) =>
+            sayWhy(port, ['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SENTINEL_MASTER_NAME]),
+          ),
+        );
+        return JSON.stringify({
+          formerPort,
+          newPort,
+          roles: {
+            [formerPort]: await sayWhy(formerPort, ['ROLE']),
+            [newPort]: await sayWhy(newPort, ['ROLE']),
+          },
+          sentinelsSayPrimaryIs: views,
+          answersSincePromotion: answersSince(buyers, promotedAt),
+          appWarnings: apps.map((app) => app.logs.filter((entry) => Number(entry.level) >= 40).slice(-8)),
+        });
+      },
+    );
     await buyers.stop();
 
     const primary = new Redis({ host: '127.0.0.1', port: newPort, maxRetriesPerRequest: 1 });
@@ -164,3 +187,8 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     }, 120_000);
   });
 });
+
+/** one command's answer from a Redis or a sentinel, or why there was none: for a stalled test's report */
+function sayWhy(port: number, command: [string, ...string[]]): Promise<unknown> {
+  return withRedis(port, (redis) => redis.call(...command)).catch((error: unknown) => String(error));
+}

@@ -93,11 +93,33 @@ export function startBuyers(options: BuyersOptions): Buyers {
   };
 }
 
-/** resolves when `condition` holds, polling; rejects after `timeoutMs` */
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Resolves when `condition` holds, polling; rejects after `timeoutMs`, with what `explain` says about
+ * the stall (a fault test that times out on a CI machine is only worth a rerun if it says why).
+ */
+export async function waitUntil(
+  condition: () => boolean,
+  timeoutMs: number,
+  what: string,
+  explain?: () => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const why = explain ? `\n${await explain().catch((error: unknown) => String(error))}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
     await sleep(20);
   }
+}
+
+/** how many answers of each status each URL gave since `since` (Date.now()) */
+export function answersSince(buyers: Buyers, since: number): Record<string, Record<string, number>> {
+  const counts: Record<string, Record<string, number>> = {};
+  for (const answer of buyers.answers) {
+    if (answer.at < since) continue;
+    const byStatus = (counts[answer.url] ??= {});
+    byStatus[answer.status] = (byStatus[answer.status] ?? 0) + 1;
+  }
+  return counts;
 }
