@@ -11,7 +11,7 @@ import { createApp } from './http/app';
 import { createLogger, flushLogger } from './observability/logger';
 import type { Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
-import { createRedisClient, createSubscriberClient } from './redis/client';
+import { createRedisClient, createSubscriberClient, keepConnected } from './redis/client';
 import { RedisInventoryStore } from './redis/inventory-store';
 import { listenForRestocks } from './redis/restock-listener';
 import type { RestockListener } from './redis/restock-listener';
@@ -105,6 +105,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     outage = false;
     void prepare();
   });
+  keepConnected(
+    redis,
+    () => stopped,
+    () => {
+      logger.warn('redis client stopped reconnecting by itself; connecting again');
+    },
+  );
   redis.connect().catch(() => {
     // the retry strategy keeps reconnecting; 'error' has logged it
   });

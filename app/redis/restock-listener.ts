@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { SoldOutMarks } from '../domain/sold-out-marks';
 import type { Logger } from '../observability/logger';
+import { keepConnected } from './client';
 import { restockChannel } from './keys';
 
 export interface RestockListener {
@@ -49,6 +50,7 @@ export function listenForRestocks(connection: Redis, marks: SoldOutMarks, logger
   });
   // The main connection reports outages; this one only needs a listener so that ioredis does not.
   connection.on('error', () => undefined);
+  keepConnected(connection, () => stopped);
   connection.connect().catch(() => {
     // the retry strategy keeps reconnecting
   });

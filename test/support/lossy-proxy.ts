@@ -3,9 +3,11 @@ import { createConnection, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * A TCP proxy in front of Redis that loses answers: every command reaches Redis and runs, but while
- * armed, each chunk Redis sends back is dropped with probability `dropRate`, and the connection with
- * it (client and upstream both closed). To the service this is a purchase whose answer never came.
+ * A TCP proxy in front of Redis that loses or delays answers: every command reaches Redis and runs, but
+ * while armed, each chunk Redis sends back is dropped with probability `dropRate`, and the connection
+ * with it (client and upstream both closed). To the service this is a purchase whose answer never came.
+ * Slowed down, every answer is held for a while before it is passed on, in order: a node (or a sentinel)
+ * that is alive but slow, as one is on an overloaded machine.
  */
 export interface LossyProxy {
   readonly port: number;
@@ -14,6 +16,8 @@ export interface LossyProxy {
   dropped(): number;
   arm(dropRate: number): void;
   disarm(): void;
+  /** from now on, hold each answer this long before passing it on (0: at once) */
+  slowDown(delayMs: number): void;
   stop(): Promise<void>;
 }
 
@@ -23,6 +27,7 @@ export async function startLossyProxy(
 ): Promise<LossyProxy> {
   let dropRate = 0;
   let dropped = 0;
+  let delayMs = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
@@ -42,9 +47,14 @@ export async function startLossyProxy(
         upstream.destroy();
         return;
       }
-      client.write(chunk);
+      // equal delays fire in the order they were set: the answers stay in order
+      if (delayMs > 0) setTimeout(() => client.write(chunk), delayMs);
+      else client.write(chunk);
     });
-    upstream.on('end', () => client.end());
+    upstream.on('end', () => {
+      if (delayMs > 0) setTimeout(() => client.end(), delayMs);
+      else client.end();
+    });
     client.on('end', () => upstream.end());
   });
   server.listen(0, '127.0.0.1');
@@ -59,6 +69,9 @@ export async function startLossyProxy(
     },
     disarm: () => {
       dropRate = 0;
+    },
+    slowDown: (ms) => {
+      delayMs = ms;
     },
     stop: async () => {
       const closed = once(server, 'close');
