@@ -102,5 +102,5 @@ describe('a Redis Cluster with TLS and an auth token', () => {
     await expect(
       spawnApp({ ...env, REDIS_URL: '', REDIS_TLS: 'on', REDIS_PASSWORD: 'wrong-token' }, 5_000),
     ).rejects.toThrow(/never became healthy/);
-  }, 30_000);
+  }, 60_000);
 });
