@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import express from 'express';
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../../domain/errors';
@@ -37,11 +36,8 @@ const STRICT_START = /^[ \t\n\r]*[{[]/;
  * none, and a body-less purchase buys the default SKU.
  */
 export function readJsonBody(options: JsonBodyOptions): RequestHandler {
-  const library: RequestHandler = express.json({
-    limit: options.limit,
-    strict: true,
-    type: (req: IncomingMessage) => isJsonBody(req as Request),
-  });
+  // only ever handed a body already known to be JSON: its type is not checked a second time
+  const library: RequestHandler = express.json({ limit: options.limit, strict: true, type: () => true });
 
   return (req, res, next) => {
     const headers = req.headers;
