@@ -112,9 +112,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       logger.warn('redis client stopped reconnecting by itself; connecting again');
     },
   );
-  redis.connect().catch(() => {
-    // the retry strategy keeps reconnecting; 'error' has logged it
-  });
 
   const appClosed = new AbortController();
   const app = createApp({

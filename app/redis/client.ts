@@ -95,22 +95,25 @@ export function createSubscriberClient(config: RedisConfig): Redis {
 }
 
 /**
- * Connects `client` again when it has given up by itself. ioredis (6.0) ends a Sentinel-mode client for
- * good when the sentinels announce a failover (+switch-master) while it is still asking one of them
- * where the primary is: that reconnection fails with "Connection is closed." and none is scheduled after
- * it. Every command then fails at once, and the instance would answer 503 until it was restarted (found
- * by test/faults/failover.test.ts with a slow sentinel). Only our own quit() or disconnect() may end a
- * client; `closing()` says when that is under way.
+ * Connects `client`, and connects it again whenever it has given up by itself. ioredis (6.0) ends a
+ * Sentinel-mode client for good when the sentinels announce a failover (+switch-master) while it is
+ * still asking one of them where the primary is: that reconnection fails with "Connection is closed."
+ * and none is scheduled after it. Every command then fails at once, and the instance would answer 503
+ * until it was restarted (found by test/faults/failover.test.ts with a slow sentinel). Only our own
+ * quit() or disconnect() may end a client; `closing()` says when that is under way.
  */
 export function keepConnected(client: RedisClient, closing: () => boolean, gaveUp?: () => void): void {
+  const connect = (): void => {
+    client.connect().catch(() => {
+      // 'error' has been emitted; the retry strategy, or an 'end' again, takes it from here
+    });
+  };
   client.on('end', () => {
     if (closing()) return;
     gaveUp?.();
     setTimeout(() => {
-      if (closing() || client.status !== 'end') return;
-      client.connect().catch(() => {
-        // 'error' has been emitted; an 'end' again brings us back here
-      });
+      if (!closing() && client.status === 'end') connect();
     }, reconnectDelay(1)).unref();
   });
+  connect();
 }

@@ -51,9 +51,6 @@ export function listenForRestocks(connection: Redis, marks: SoldOutMarks, logger
   // The main connection reports outages; this one only needs a listener so that ioredis does not.
   connection.on('error', () => undefined);
   keepConnected(connection, () => stopped);
-  connection.connect().catch(() => {
-    // the retry strategy keeps reconnecting
-  });
 
   return {
     connection,
