@@ -6,6 +6,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { freePort } from './free-port';
 
 /**
@@ -56,6 +57,19 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
+/** The process_id the Redis on 127.0.0.1:`port` reports in INFO server. */
+async function processIdOn(port: number): Promise<number> {
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const info = await redis.info('server');
+    return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export interface StartRedisOptions {
   /** a fixed port (e.g. to restart a server where it was); a free one otherwise */
   readonly port?: number;
@@ -102,12 +116,20 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
   );
   const exited = once(child, 'exit');
   try {
-    await Promise.race([
-      waitForPing(port),
-      exited.then(([code]) => {
-        throw new Error(`redis-server exited with code ${String(code)} before answering`);
-      }),
+    const exitCode = await Promise.race([
+      waitForPing(port).then(() => undefined),
+      exited.then(([code]) => String(code)),
     ]);
+    // A PONG only says that some Redis holds the port. If another one took it first (a port freed by a
+    // killed server is soon handed out again), ours fails to bind and exits, and whoever uses this
+    // server would be talking to someone else's, data and all.
+    const holder = await processIdOn(port).catch(() => undefined);
+    if (holder !== undefined && holder !== child.pid) {
+      throw new Error(`port ${port} is held by another redis-server (pid ${holder}), not ours`);
+    }
+    if (exitCode !== undefined) {
+      throw new Error(`redis-server exited with code ${exitCode} before answering`);
+    }
   } catch (error) {
     child.kill('SIGKILL');
     removeDir();
