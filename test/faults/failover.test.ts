@@ -111,6 +111,12 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
             [newPort]: await sayWhy(newPort, ['ROLE']),
           },
           sentinelsSayPrimaryIs: views,
+          // whose Redis answers on the former port: the revived node's, or one that took the port first
+          formerPortPid: await sayWhy(formerPort, ['INFO', 'server']).then(
+            (info) => /process_id:(\d+)/.exec(String(info))?.[1] ?? info,
+          ),
+          revived: { pid: revived?.process.pid, exitCode: revived?.process.exitCode },
+          sentinelEvents: topology.events(),
           answersSincePromotion: answersSince(buyers, promotedAt),
           appWarnings: apps.map((app) => app.logs.filter((entry) => Number(entry.level) >= 40).slice(-8)),
         });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,12 +26,14 @@ export interface LocalSentinelGroup {
   primaryPort(): Promise<number>;
   /** resolves once the sentinels name another primary than `formerPort`, and it answers as one */
   waitForFailover(formerPort: number, timeoutMs?: number): Promise<number>;
+  /** each sentinel's latest events (+sdown, +switch-master, +convert-to-slave...), to explain a failure */
+  events(last?: number): string[][];
   stop(): Promise<void>;
 }
 
 async function startSentinel(
   primaryPort: number,
-): Promise<{ port: number; process: ChildProcess; stop(): Promise<void> }> {
+): Promise<{ port: number; process: ChildProcess; events(last: number): string[]; stop(): Promise<void> }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'flash-sale-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
@@ -42,6 +44,7 @@ async function startSentinel(
       `port ${port}`,
       'bind 127.0.0.1',
       `dir ${dir}`,
+      `logfile ${join(dir, 'sentinel.log')}`,
       `sentinel monitor ${SENTINEL_MASTER_NAME} 127.0.0.1 ${primaryPort} 2`,
       `sentinel down-after-milliseconds ${SENTINEL_MASTER_NAME} 1000`,
       `sentinel failover-timeout ${SENTINEL_MASTER_NAME} 5000`,
@@ -64,7 +67,16 @@ async function startSentinel(
     await stop();
     throw error;
   }
-  return { port, process: child, stop };
+  const events = (last: number): string[] => {
+    try {
+      const lines = readFileSync(join(dir, 'sentinel.log'), 'utf8').split('\n');
+      // event lines read "<pid>:X <date> <time> # +switch-master mymaster ..."
+      return lines.filter((line) => / [+-][a-z]/.test(line)).slice(-last);
+    } catch (error) {
+      return [String(error)];
+    }
+  };
+  return { port, process: child, events, stop };
 }
 
 /**
@@ -81,7 +93,7 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
     stops.push(() => primary.stop());
     const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
     stops.push(() => replica.stop());
-    const sentinels = [];
+    const sentinels: Awaited<ReturnType<typeof startSentinel>>[] = [];
     for (let i = 0; i < 3; i += 1) {
       const sentinel = await startSentinel(primary.port);
       stops.push(() => sentinel.stop());
@@ -129,6 +141,7 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
       sentinelPorts,
       sentinelNodes: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
       primaryPort,
+      events: (last = 30) => sentinels.map((sentinel) => sentinel.events(last)),
       waitForFailover: async (formerPort, timeoutMs = 30_000) => {
         const until = Date.now() + timeoutMs;
         for (;;) {
