@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from '../../attack/local/free-port';
+import { skuKeys } from '../../app/redis/keys';
 import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
 import { spawnApp } from '../support/app-process';
@@ -86,6 +87,10 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
       replica.disconnect();
       await sleep(cutReplicationMs);
     }
+    const beforeKill = {
+      primary: await describeNode(formerPort, sku),
+      replica: await describeNode(topology.replica.port, sku),
+    };
     proxy.slowDown(slowSentinelMs);
     const killedAt = Date.now();
     topology.primary.process.kill('SIGKILL');
@@ -106,16 +111,14 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
         return JSON.stringify({
           formerPort,
           newPort,
-          roles: {
-            [formerPort]: await sayWhy(formerPort, ['ROLE']),
-            [newPort]: await sayWhy(newPort, ['ROLE']),
+          // pids say whose Redis answers on a port: ours, or one that took the port
+          pids: { replica: topology.replica.process.pid, revived: revived?.process.pid },
+          beforeKill,
+          now: {
+            [formerPort]: await describeNode(formerPort, sku),
+            [newPort]: await describeNode(newPort, sku),
           },
           sentinelsSayPrimaryIs: views,
-          // whose Redis answers on the former port: the revived node's, or one that took the port first
-          formerPortPid: await sayWhy(formerPort, ['INFO', 'server']).then(
-            (info) => /process_id:(\d+)/.exec(String(info))?.[1] ?? info,
-          ),
-          revived: { pid: revived?.process.pid, exitCode: revived?.process.exitCode },
           sentinelEvents: topology.events(),
           answersSincePromotion: answersSince(buyers, promotedAt),
           appWarnings: apps.map((app) => app.logs.filter((entry) => Number(entry.level) >= 40).slice(-8)),
@@ -232,6 +235,23 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
 });
 
 /** one command's answer from a Redis or a sentinel, or why there was none: for a stalled test's report */
+/** What a node is, for an explanation: its process, role, replication history and the SKU's stock. */
+async function describeNode(port: number, sku: string): Promise<unknown> {
+  return withRedis(port, async (redis) => {
+    const info = await redis.info();
+    const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)\r?$`, 'm').exec(info)?.[1];
+    return {
+      pid: field('process_id'),
+      role: field('role'),
+      replid: field('master_replid'),
+      offset: field('master_repl_offset'),
+      link: field('master_link_status'),
+      keys: await redis.dbsize(),
+      stock: await redis.get(skuKeys(sku).stock),
+    };
+  }).catch((error: unknown) => String(error));
+}
+
 function sayWhy(port: number, command: [string, ...string[]]): Promise<unknown> {
   return withRedis(port, (redis) => redis.call(...command)).catch((error: unknown) => String(error));
 }
