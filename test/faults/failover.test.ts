@@ -77,7 +77,7 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     });
     expect(created.status).toBe(200);
 
-    const buyers = startBuyers({ urls: () => urls, sku, buyers: 6, giveUpAt: Date.now() + 50_000 });
+    const buyers = startBuyers({ urls: () => urls, sku, buyers: 6, giveUpAt: Date.now() + 90_000 });
     await waitUntil(() => buyers.successes() >= 100, 20_000, '100 purchases before the fault');
 
     const formerPort = topology.primary.port;

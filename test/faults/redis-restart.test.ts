@@ -47,7 +47,7 @@ describe('Redis stopped and restarted mid-storm', () => {
     });
     expect(created.status).toBe(200);
 
-    const buyers = startBuyers({ urls: () => [url], sku, buyers: 6, giveUpAt: Date.now() + 40_000 });
+    const buyers = startBuyers({ urls: () => [url], sku, buyers: 6, giveUpAt: Date.now() + 60_000 });
     await waitUntil(() => buyers.successes() >= 100, 20_000, '100 purchases before the outage');
 
     redis.process.kill('SIGKILL');

@@ -96,7 +96,7 @@ describe('SIGTERM during load (an instance scaled in)', () => {
     expect(created.status).toBe(200);
 
     const balancer = healthChecker(apps, 100);
-    const buyers = startBuyers({ urls: balancer.urls, sku, buyers: 6, giveUpAt: Date.now() + 30_000 });
+    const buyers = startBuyers({ urls: balancer.urls, sku, buyers: 6, giveUpAt: Date.now() + 45_000 });
     await waitUntil(() => buyers.successes() >= 100, 20_000, '100 purchases before SIGTERM');
     const servedByLeavingBefore = buyers.answers.filter((answer) => answer.url === leaving.url).length;
 

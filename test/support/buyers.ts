@@ -25,7 +25,10 @@ export interface BuyersOptions {
   readonly retryMs?: number;
   /** a request with no answer after this long counts as dropped (status 0) */
   readonly requestTimeoutMs?: number;
-  /** after this Date.now(), a buyer gives up retrying */
+  /**
+   * after this Date.now(), buyers start no new purchase and retry none: the bound that ends them even
+   * when a test fails before it stops them (they would otherwise keep its jest worker alive for good)
+   */
   readonly giveUpAt: number;
 }
 
@@ -42,7 +45,7 @@ export interface Buyers {
 /**
  * Well-behaved clients under a fault: each buys one unit at a time with its own Idempotency-Key and,
  * as the API asks, retries a 503 (or a request that got no answer) with the same key until it gets a
- * final answer. Bounded: nobody retries after `giveUpAt`.
+ * final answer. Bounded: nothing is sent after `giveUpAt`.
  */
 export function startBuyers(options: BuyersOptions): Buyers {
   const answers: BuyerAnswer[] = [];
@@ -59,7 +62,7 @@ export function startBuyers(options: BuyersOptions): Buyers {
   };
 
   const buyer = async (id: number): Promise<void> => {
-    for (let n = 0; !stopping.signal.aborted; n += 1) {
+    for (let n = 0; !stopping.signal.aborted && Date.now() <= options.giveUpAt; n += 1) {
       const key = `buy-${run}-${id}-${n}`;
       purchases.set(key, undefined);
       for (;;) {
