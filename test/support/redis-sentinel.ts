@@ -81,7 +81,8 @@ async function startSentinel(
 
 /**
  * Starts the group and waits until every sentinel knows the replica and the two other sentinels
- * (`SENTINEL CKQUORUM` passes), so that a failover can be authorised as soon as the primary dies.
+ * (`SENTINEL CKQUORUM` passes), so that a failover can be authorised as soon as the primary dies, and
+ * until the replica has finished its first sync.
  */
 export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
   const stops: (() => Promise<void>)[] = [];
@@ -116,8 +117,18 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
           }).catch(() => false),
         ),
       );
-      if (ready.every(Boolean)) break;
-      if (Date.now() > deadline) throw new Error('the sentinels never agreed on the topology');
+      // The replica must hold the data before anything can fail over to it. Its first sync starts only
+      // after the primary's repl-diskless-sync-delay (5 s by default), and the sentinels will promote a
+      // replica that never synced: a primary killed sooner is replaced by an empty one, every SKU gone.
+      const synced = await withRedis(replica.port, (redis) => redis.info('replication'))
+        .then((info) => /^master_link_status:up\r?$/m.test(info))
+        .catch(() => false);
+      if (ready.every(Boolean) && synced) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the group was not ready in 30 s: sentinels agreed ${String(ready)}; replica synced ${String(synced)}`,
+        );
+      }
       await sleep(200);
     }
 
