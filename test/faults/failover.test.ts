@@ -7,6 +7,7 @@ import type { LocalRedis } from '../../attack/local/redis-server';
 import { spawnApp } from '../support/app-process';
 import type { AppProcess } from '../support/app-process';
 import { answersSince, startBuyers, waitUntil } from '../support/buyers';
+import type { Buyers } from '../support/buyers';
 import { TEST_ADMIN_TOKEN, auth, uniqueSku } from '../support/fixtures';
 import { percentile, recordFigures, round } from '../support/figures';
 import { send } from '../support/http-client';
@@ -27,9 +28,13 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
   let group: LocalSentinelGroup | undefined;
   let revived: LocalRedis | undefined;
   let slowSentinel: LossyProxy | undefined;
+  let buyersLeft: Buyers | undefined;
   let apps: AppProcess[] = [];
 
   afterEach(async () => {
+    // a case that failed half-way has not stopped its buyers
+    await buyersLeft?.stop();
+    buyersLeft = undefined;
     await Promise.all(apps.map((app) => app.stop('SIGKILL')));
     apps = [];
     await revived?.stop();
@@ -78,6 +83,7 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     expect(created.status).toBe(200);
 
     const buyers = startBuyers({ urls: () => urls, sku, buyers: 6, giveUpAt: Date.now() + 90_000 });
+    buyersLeft = buyers;
     await waitUntil(() => buyers.successes() >= 100, 20_000, '100 purchases before the fault');
 
     const formerPort = topology.primary.port;
