@@ -6,8 +6,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { freePort } from './free-port';
+import { withRedis } from './with-redis';
 
 /**
  * A private redis-server on a free port of 127.0.0.1, for the tests and the demo: it never touches a
@@ -59,15 +59,8 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
 
 /** The process_id the Redis on 127.0.0.1:`port` reports in INFO server. */
 async function processIdOn(port: number): Promise<number> {
-  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    const info = await redis.info('server');
-    return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
-  } finally {
-    redis.disconnect();
-  }
+  const info = await withRedis(port, (redis) => redis.info('server'));
+  return Number(/^process_id:(\d+)/m.exec(info)?.[1]);
 }
 
 export interface StartRedisOptions {

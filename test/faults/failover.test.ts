@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { freePort } from '../../attack/local/free-port';
 import { skuKeys } from '../../app/redis/keys';
+import { freePort } from '../../attack/local/free-port';
 import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
+import { withRedis } from '../../attack/local/with-redis';
 import { spawnApp } from '../support/app-process';
 import type { AppProcess } from '../support/app-process';
 import { answersSince, startBuyers, waitUntil } from '../support/buyers';
@@ -15,7 +16,6 @@ import { expectConserved, readSkuState } from '../support/invariants';
 import { startLossyProxy } from '../support/lossy-proxy';
 import type { LossyProxy } from '../support/lossy-proxy';
 import { SENTINEL_MASTER_NAME, startSentinelGroup } from '../support/redis-sentinel';
-import { withRedis } from '../support/with-redis';
 import type { LocalSentinelGroup } from '../support/redis-sentinel';
 
 /**

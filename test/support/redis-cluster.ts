@@ -9,8 +9,8 @@ import { Cluster } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { freePort } from '../../attack/local/free-port';
 import { REDIS_SERVER_BINARY, startRedis } from '../../attack/local/redis-server';
+import { withRedis } from '../../attack/local/with-redis';
 import type { TestCertificates } from './tls-certificates';
-import { withRedis } from './with-redis';
 
 const run = promisify(execFile);
 

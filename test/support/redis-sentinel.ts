@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../attack/local/free-port';
 import { REDIS_SERVER_BINARY, startRedis, waitForPing } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
-import { withRedis } from './with-redis';
+import { withRedis } from '../../attack/local/with-redis';
 
 export const SENTINEL_MASTER_NAME = 'mymaster';
 

@@ -3,8 +3,8 @@ import type { RedisOptions } from 'ioredis';
 
 /**
  * Asks one question of the Redis (or sentinel) on 127.0.0.1:`port` over a connection of its own, closed
- * afterwards whatever happens: the test helpers' way to look at a node they started, one command at a
- * time, without a client that outlives the question or retries it.
+ * afterwards whatever happens: the way the local tooling and the test helpers look at a node they
+ * started, one command at a time, without a client that outlives the question or retries it.
  */
 export async function withRedis<T>(
   port: number,
