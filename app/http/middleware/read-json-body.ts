@@ -1,19 +1,11 @@
 import express from 'express';
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { AppError } from '../../domain/errors';
 import { invalidJsonBody } from '../problem';
 
 export interface JsonBodyOptions {
   /** the largest body accepted, in bytes; larger ones get 413 */
   readonly limit: number;
-}
-
-/**
- * True when the request's body is declared JSON. The exact type every client sends is recognised
- * without parsing it; anything else (parameters, other casing) goes through Express's full check.
- */
-function isJsonBody(req: Request): boolean {
-  return req.headers['content-type'] === 'application/json' || typeof req.is('application/json') === 'string';
 }
 
 /** what body-parser's strict mode accepts: an object or an array, after optional JSON whitespace */
@@ -48,7 +40,8 @@ export function readJsonBody(options: JsonBodyOptions): RequestHandler {
       return;
     }
     if (headers['content-type'] !== 'application/json') {
-      if (!isJsonBody(req)) {
+      // not the exact type every client sends: Express's full check (parameters, other casing)
+      if (typeof req.is('application/json') !== 'string') {
         next(new AppError('unsupported_media_type', 'the request body must be application/json'));
         return;
       }
