@@ -240,7 +240,6 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
   });
 });
 
-/** one command's answer from a Redis or a sentinel, or why there was none: for a stalled test's report */
 /** What a node is, for an explanation: its process, role, replication history and the SKU's stock. */
 async function describeNode(port: number, sku: string): Promise<unknown> {
   return withRedis(port, async (redis) => {
@@ -258,6 +257,7 @@ async function describeNode(port: number, sku: string): Promise<unknown> {
   }).catch((error: unknown) => String(error));
 }
 
+/** one command's answer from a Redis or a sentinel, or why there was none: for a stalled test's report */
 function sayWhy(port: number, command: [string, ...string[]]): Promise<unknown> {
   return withRedis(port, (redis) => redis.call(...command)).catch((error: unknown) => String(error));
 }

@@ -31,9 +31,15 @@ export interface LocalSentinelGroup {
   stop(): Promise<void>;
 }
 
-async function startSentinel(
-  primaryPort: number,
-): Promise<{ port: number; process: ChildProcess; events(last: number): string[]; stop(): Promise<void> }> {
+interface LocalSentinel {
+  readonly port: number;
+  readonly process: ChildProcess;
+  /** its latest `last` event lines */
+  events(last: number): string[];
+  stop(): Promise<void>;
+}
+
+async function startSentinel(primaryPort: number): Promise<LocalSentinel> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'flash-sale-sentinel-'));
   const conf = join(dir, 'sentinel.conf');
@@ -94,7 +100,7 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
     stops.push(() => primary.stop());
     const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
     stops.push(() => replica.stop());
-    const sentinels: Awaited<ReturnType<typeof startSentinel>>[] = [];
+    const sentinels: LocalSentinel[] = [];
     for (let i = 0; i < 3; i += 1) {
       const sentinel = await startSentinel(primary.port);
       stops.push(() => sentinel.stop());
