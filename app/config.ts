@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { wholeNumber } from './whole-number';
 
 /**
  * Configuration comes from the environment, is parsed once at start-up, and a bad value stops the process
@@ -7,7 +8,6 @@ import { z } from 'zod';
  */
 const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const onOff = z.enum(['on', 'off']);
 const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
 const hostPortList = z
@@ -23,14 +23,14 @@ const hostPortList = z
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: integer(0, 65535).default(3000),
+    PORT: wholeNumber(0, 65535).default(3000),
     INSTANCE_ID: z
       .string()
       .regex(/^[\x21-\x7e]{1,64}$/)
       .optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    SLOW_REQUEST_MS: integer(1, 600_000).default(1000),
-    HTTP_REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+    SLOW_REQUEST_MS: wholeNumber(1, 600_000).default(1000),
+    HTTP_REQUEST_TIMEOUT_MS: wholeNumber(100, 600_000).default(30_000),
 
     REDIS_MODE: z.enum(['standalone', 'sentinel', 'cluster']).default('standalone'),
     REDIS_URL: z
@@ -44,21 +44,21 @@ const schema = z
     REDIS_USERNAME: z.string().min(1).optional(),
     REDIS_PASSWORD: z.string().min(1).optional(),
     REDIS_TLS: onOff.optional(),
-    REDIS_COMMAND_TIMEOUT_MS: integer(10, 60_000).default(500),
-    REDIS_CONNECT_TIMEOUT_MS: integer(10, 60_000).default(2000),
-    REDIS_WAIT_REPLICAS: integer(0, 16).default(0),
-    REDIS_WAIT_TIMEOUT_MS: integer(1, 60_000).default(250),
+    REDIS_COMMAND_TIMEOUT_MS: wholeNumber(10, 60_000).default(500),
+    REDIS_CONNECT_TIMEOUT_MS: wholeNumber(10, 60_000).default(2000),
+    REDIS_WAIT_REPLICAS: wholeNumber(0, 16).default(0),
+    REDIS_WAIT_TIMEOUT_MS: wholeNumber(1, 60_000).default(250),
 
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     UNSAFE_ENDPOINT: onOff.optional(),
-    UNSAFE_DELAY_MS: integer(0, 10_000).default(0),
+    UNSAFE_DELAY_MS: wholeNumber(0, 10_000).default(0),
     DEFAULT_SKU: z.string().regex(SKU_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$').default('default'),
-    DEFAULT_STOCK: integer(0, 1_000_000_000).default(100),
-    MAX_QUANTITY: integer(1, 1_000_000).default(10),
-    SOLD_OUT_MARK_TTL_MS: integer(0, 600_000).default(1000),
+    DEFAULT_STOCK: wholeNumber(0, 1_000_000_000).default(100),
+    MAX_QUANTITY: wholeNumber(1, 1_000_000).default(10),
+    SOLD_OUT_MARK_TTL_MS: wholeNumber(0, 600_000).default(1000),
 
-    SHUTDOWN_DRAIN_MS: integer(0, 300_000).optional(),
-    SHUTDOWN_TIMEOUT_MS: integer(100, 300_000).default(10_000),
+    SHUTDOWN_DRAIN_MS: wholeNumber(0, 300_000).optional(),
+    SHUTDOWN_TIMEOUT_MS: wholeNumber(100, 300_000).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.ADMIN_TOKEN) {

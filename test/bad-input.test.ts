@@ -148,6 +148,23 @@ describe('bad input', () => {
       status: 400,
       code: 'invalid_request',
     },
+    // digits only: Number() would read '' and ' ' as 0 (a reset that empties the SKU), '0x10' as 16
+    ...(
+      [
+        ['an empty amount', ''],
+        ['a blank amount', '%20'],
+        ['a hexadecimal amount', '0x10'],
+        ['an amount in exponent notation', '1e3'],
+        ['a signed amount', '%2B5'],
+      ] as const
+    ).map(([name, amount]): Case => ({
+      name: `a reset with ${name}`,
+      method: 'post',
+      path: `/stock/reset?sku=${sku}&amount=${amount}`,
+      headers: auth,
+      status: 400,
+      code: 'invalid_request',
+    })),
     {
       name: 'a reset with two amounts',
       method: 'post',

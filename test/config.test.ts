@@ -48,6 +48,10 @@ describe('configuration', () => {
   it.each([
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
+    ['PORT', { PORT: ' ' }],
+    ['PORT', { PORT: '0x50' }],
+    ['REDIS_WAIT_REPLICAS', { REDIS_WAIT_REPLICAS: '1e1' }],
+    ['SHUTDOWN_TIMEOUT_MS', { SHUTDOWN_TIMEOUT_MS: '5000.5' }],
     ['REDIS_URL', { REDIS_URL: 'http://localhost:6379' }],
     ['REDIS_MODE', { REDIS_MODE: 'replicated' }],
     ['REDIS_NODES', { REDIS_MODE: 'sentinel' }],

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SKU_REGEX } from '../config';
 import { AppError } from '../domain/errors';
 import type { ProductInput, PurchaseRequest } from '../domain/types';
+import { wholeNumber } from '../whole-number';
 
 /**
  * Request schemas, built once when the app is created (never per request). Objects are strict: an unknown
@@ -10,7 +11,6 @@ import type { ProductInput, PurchaseRequest } from '../domain/types';
  */
 export const skuSchema = z.string().regex(SKU_REGEX, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 const printable = z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters');
-const count = (max: number) => z.coerce.number().int('must be an integer').min(0).max(max);
 
 export interface Validators {
   purchase(req: Request): PurchaseRequest;
@@ -48,7 +48,7 @@ export function createValidators(options: {
   const skuQuery = z.strictObject({ sku: skuSchema.default(options.defaultSku) });
   const resetQuery = z.strictObject({
     sku: skuSchema.default(options.defaultSku),
-    amount: count(1_000_000_000).default(options.defaultStock),
+    amount: wholeNumber(0, 1_000_000_000).default(options.defaultStock),
   });
   const product = z.strictObject({
     name: z.string().trim().min(1).max(200),
