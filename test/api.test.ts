@@ -179,6 +179,9 @@ describe('the HTTP API', () => {
 
     it('when an order id is unknown or malformed, then 404 unknown_order', async () => {
       await request(svc.url).get(`/orders/${uniqueSku()}:1-0`).expect(404);
+      // digits Redis would refuse as a stream id (above 2^64 - 1): a malformed id, not a server error
+      await request(svc.url).get(`/orders/${uniqueSku()}:99999999999999999999-0`).expect(404);
+      await request(svc.url).get(`/orders/${uniqueSku()}:1-18446744073709551616`).expect(404);
       const res = await request(svc.url).get('/orders/not-an-order').expect(404);
       expect(res.body).toMatchObject({ code: 'unknown_order' });
     });
