@@ -35,6 +35,7 @@ describe('which Redis errors are an outage (503) rather than a bug (500)', () =>
     "Stream isn't writeable and enableOfflineQueue options is false",
     'Node is disconnected',
     'Cluster is disconnected.',
+    "Cluster isn't ready and enableOfflineQueue options is false",
     'None of startup nodes is available',
     'connect ECONNREFUSED 127.0.0.1:6379',
   ])('when ioredis says "%s", then it is an outage', (message) => {

@@ -8,7 +8,7 @@ import { ReplyError } from 'ioredis';
 const CLIENT_SIDE_NAMES = new Set(['AbortError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
 
 const CLIENT_SIDE_MESSAGES =
-  /Connection is closed|Command timed out|Stream isn't writeable|Socket timeout|Node is disconnected|Cluster is disconnect|No master node is available|None of startup nodes is available|Too many Cluster redirections|Failed to refresh slots cache|All sentinels are unreachable|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE/i;
+  /Connection is closed|Command timed out|Stream isn't writeable|Socket timeout|Node is disconnected|Cluster is disconnect|Cluster isn't ready|No master node is available|None of startup nodes is available|Too many Cluster redirections|Failed to refresh slots cache|All sentinels are unreachable|ECONNREFUSED|ETIMEDOUT|ECONNRESET|EPIPE/i;
 
 /**
  * Replies that mean "not now" rather than "never": a cluster or failover in progress. UNBLOCKED is what
