@@ -77,7 +77,9 @@ export class PurchaseService {
     );
     if (marks && outcome.kind === 'sold_out' && outcome.remaining === 0) marks.mark(req.sku, generation);
     const purchase = toPurchase(req, 'safe', outcome);
-    if (outcome.kind === 'purchased' && this.options.waitReplicas > 0) {
+    // A replay too: it may be the retry of a purchase answered 503 because no replica confirmed it, and
+    // the order may still be held by the primary alone.
+    if ((outcome.kind === 'purchased' || outcome.kind === 'replayed') && this.options.waitReplicas > 0) {
       await this.awaitReplication();
     }
     return purchase;

@@ -14,7 +14,8 @@
 
   Returns {code, orderId, quantity, remaining}
      1  purchased: orderId is the new order's stream id
-     2  replay: the answer first given for this Idempotency-Key; no stock taken
+     2  replay: the answer first given for this Idempotency-Key; no stock taken, the record is written
+        again unchanged (why: below)
     -1  unknown SKU
     -2  not enough stock (remaining = what is left)
     -3  per-user limit would be exceeded (remaining = units this user may still buy)
@@ -32,6 +33,12 @@ if idemKey ~= '' then
     if storedFingerprint ~= fingerprint then
       return {-4, '', 0, 0}
     end
+    -- The same value written back. WAIT (REDIS_WAIT_REPLICAS) is documented to cover the writes of its
+    -- own connection, and the order may have been written by another one, of another instance: this
+    -- write comes after the order in the replication stream, so a replica that confirms it holds the
+    -- order too, and a retry is not answered 200 for an order only the primary holds. (Redis 7.0 also
+    -- moves a connection's offset on a read; the write keeps this true without relying on that.)
+    redis.call('HSET', KEYS[5], idemKey, stored)
     return {2, orderId, tonumber(qty), tonumber(remaining)}
   end
 end

@@ -1,0 +1,99 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
+import { skuKeys } from '../../app/redis/keys';
+import { startRedis } from '../../attack/local/redis-server';
+import type { LocalRedis } from '../../attack/local/redis-server';
+import { withRedis } from '../../attack/local/with-redis';
+import { auth, startTestService, uniqueSku } from '../support/fixtures';
+import type { TestService } from '../support/fixtures';
+
+/**
+ * REDIS_WAIT_REPLICAS=1 with a replica that stops acknowledging (SIGSTOP: a replica in a zone that is
+ * cut off). A purchase the replica never confirmed gets a 503 and its client retries with the same
+ * Idempotency-Key. The retry finds the order, but the order is still held by the primary alone: the
+ * retry must not turn that into a 200 either, on the instance that took the purchase nor on another
+ * one (whose own connection wrote nothing since the replica stopped), until the replica has it.
+ */
+describe('a retry of a purchase no replica confirmed (REDIS_WAIT_REPLICAS=1)', () => {
+  let primary: LocalRedis;
+  let replica: LocalRedis;
+  let instances: TestService[] = [];
+  let replicaStopped = false;
+
+  const pauseReplica = (paused: boolean): void => {
+    replica.process.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+    replicaStopped = paused;
+  };
+
+  beforeAll(async () => {
+    // no 5 s wait before the first sync: the replica holds everything before the test starts
+    primary = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+    replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    for (let attempt = 0; ; attempt += 1) {
+      const info = await withRedis(replica.port, (redis) => redis.info('replication'));
+      if (/^master_link_status:up\r?$/m.test(info)) break;
+      if (attempt > 100) throw new Error(`the replica never synced:\n${info}`);
+      await sleep(100);
+    }
+    const env = {
+      REDIS_URL: primary.url,
+      REDIS_WAIT_REPLICAS: '1',
+      REDIS_WAIT_TIMEOUT_MS: '200',
+    };
+    instances = [await startTestService(env), await startTestService(env)];
+  }, 30_000);
+
+  afterAll(async () => {
+    if (replicaStopped) pauseReplica(false);
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await replica.stop();
+    await primary.stop();
+  });
+
+  it('then the retry is a 503 on every instance while the replica is stopped, and the same order once it is back', async () => {
+    const [a, b] = instances.map((instance) => instance.url) as [string, string];
+    const sku = uniqueSku('unconfirmed');
+    await request(a).post(`/stock/reset?sku=${sku}&amount=10`).set(auth).expect(200);
+    const buy = (url: string, key: string) =>
+      request(url).post('/purchase/safe').set('Idempotency-Key', key).send({ sku });
+
+    // both instances' connections have written, and the replica has confirmed it
+    await buy(a, 'confirmed-on-a').expect(200);
+    await buy(b, 'confirmed-on-b').expect(200);
+
+    pauseReplica(true);
+    const first = await buy(a, 'unconfirmed');
+    expect(first.status).toBe(503);
+    expect(first.body).toMatchObject({ code: 'store_unavailable' });
+    expect(first.headers['retry-after']).toBe('1');
+
+    for (const url of [a, b, a, b]) {
+      const retry = await buy(url, 'unconfirmed');
+      expect({ url, status: retry.status }).toEqual({ url, status: 503 });
+      expect(retry.body).toMatchObject({ code: 'store_unavailable' });
+    }
+
+    pauseReplica(false);
+    let answer = await buy(b, 'unconfirmed');
+    for (let attempt = 0; answer.status !== 200 && attempt < 50; attempt += 1) {
+      await sleep(100);
+      answer = await buy(b, 'unconfirmed');
+    }
+    expect(answer.status).toBe(200);
+    expect(answer.headers['idempotent-replayed']).toBe('true');
+    const again = await buy(a, 'unconfirmed').expect(200);
+    expect(again.body).toEqual(answer.body);
+
+    // one order for the key, however many retries: three units sold in all
+    const keys = skuKeys(sku);
+    const [stock, orders] = await withRedis(primary.port, (redis) =>
+      Promise.all([redis.get(keys.stock), redis.xrange(keys.orders, '-', '+')]),
+    );
+    expect(stock).toBe('7');
+    expect(orders.map(([, fields]) => fields[fields.indexOf('k') + 1])).toEqual([
+      'confirmed-on-a',
+      'confirmed-on-b',
+      'unconfirmed',
+    ]);
+  });
+});
