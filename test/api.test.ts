@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { catalogueKey } from '../app/redis/keys';
 import { auth, startTestService, uniqueSku } from './support/fixtures';
 import type { TestService } from './support/fixtures';
 
@@ -175,6 +176,28 @@ describe('the HTTP API', () => {
       await request(svc.url).post(`/stock/reset?sku=${sku}&amount=7`).set(auth).expect(200);
       const level = await request(svc.url).get(`/stock?sku=${sku}`).expect(200);
       expect(level.body).toEqual({ sku, current_stock: 7, initial_stock: 7, sold: 0, orders: 0 });
+    });
+
+    it('when a SKU is missing from the catalogue set, then its next reset puts it back', async () => {
+      // the set is in another slot than the SKU, so it is written after the script: a crash between
+      // the two must heal on the next write, as it does for PUT
+      const sku = uniqueSku();
+      await request(svc.url).post(`/stock/reset?sku=${sku}&amount=7`).set(auth).expect(200);
+      await svc.service.redis.srem(catalogueKey, sku);
+      await request(svc.url).post(`/stock/reset?sku=${sku}&amount=5`).set(auth).expect(200);
+      const all = await request(svc.url).get('/products').expect(200);
+      expect((all.body as { products: { sku: string }[] }).products.map((p) => p.sku)).toContain(sku);
+    });
+
+    it('when the token comes with the scheme in another case, then it is accepted (RFC 9110: case-insensitive)', async () => {
+      const sku = uniqueSku();
+      const token = auth.Authorization.slice('Bearer '.length);
+      for (const scheme of ['bearer', 'BEARER']) {
+        await request(svc.url)
+          .post(`/stock/reset?sku=${sku}&amount=3`)
+          .set('Authorization', `${scheme} ${token}`)
+          .expect(200);
+      }
     });
 
     it('when an order id is unknown or malformed, then 404 unknown_order', async () => {

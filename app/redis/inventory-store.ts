@@ -113,7 +113,8 @@ export class RedisInventoryStore implements InventoryStore {
       restockChannel,
       sku,
     );
-    if (created === 1) await this.redis.sadd(catalogueKey, sku);
+    // on every reset, not only the one that created the SKU: see putProduct
+    await this.redis.sadd(catalogueKey, sku);
     return { created: created === 1 };
   }
 

@@ -17,7 +17,8 @@ export function adminAuth(token: string | undefined): RequestHandler {
   }
   const expected = digest(token);
   return (req, _res, next) => {
-    const match = /^Bearer (.+)$/.exec(req.get('authorization') ?? '');
+    // the scheme is case-insensitive (RFC 9110, 11.1); the token is not
+    const match = /^Bearer (.+)$/i.exec(req.get('authorization') ?? '');
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
       throw new AppError('unauthorized', 'this route needs Authorization: Bearer <ADMIN_TOKEN>');
     }
