@@ -22,7 +22,7 @@ export interface SkuKeys {
   /**
    * hash: Idempotency-Key -> stored answer. A hash rather than a key per record so that a reset clears
    * every record atomically, inside the script, with the key passed in KEYS. It holds one field per
-   * successful purchase, so it is bounded by the stock.
+   * successful purchase that carried a key, until the SKU is reset (a PUT that restocks keeps them).
    */
   readonly idempotency: string;
 }
