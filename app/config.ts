@@ -79,6 +79,15 @@ const schema = z
           'is not supported with REDIS_MODE=cluster (WAIT would not reach the shard that took the purchase); set it to 0',
       });
     }
+    // WAIT blocks its connection for up to its own timeout: at or above the command timeout, the client
+    // gives up first, every purchase behind it on that connection fails too, and nothing says why.
+    if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_WAIT_TIMEOUT_MS >= env.REDIS_COMMAND_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_WAIT_TIMEOUT_MS'],
+        message: `must be below REDIS_COMMAND_TIMEOUT_MS (${env.REDIS_COMMAND_TIMEOUT_MS}) when REDIS_WAIT_REPLICAS is set`,
+      });
+    }
     if (env.REDIS_MODE === 'sentinel' && !env.REDIS_NODES) {
       ctx.addIssue({
         code: 'custom',

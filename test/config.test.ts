@@ -62,6 +62,11 @@ describe('configuration', () => {
     ['MAX_QUANTITY', { MAX_QUANTITY: '0' }],
     ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['REDIS_WAIT_TIMEOUT_MS', { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500' }],
+    [
+      'REDIS_WAIT_TIMEOUT_MS',
+      { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '900', REDIS_COMMAND_TIMEOUT_MS: '800' },
+    ],
   ])('when %s is bad, then start-up stops with a message naming it', (name, env) => {
     let error: unknown;
     try {
@@ -71,6 +76,13 @@ describe('configuration', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain(`${name}:`);
+  });
+
+  it('when WAIT is off, then its timeout is not held against the command timeout', () => {
+    expect(loadConfig({ REDIS_WAIT_TIMEOUT_MS: '900' }).redis.waitTimeoutMs).toBe(900);
+    expect(loadConfig({ REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '499' }).redis.waitTimeoutMs).toBe(
+      499,
+    );
   });
 
   it('when a variable is set but empty, then it counts as not set', () => {
