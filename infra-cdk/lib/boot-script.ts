@@ -8,6 +8,8 @@ export interface BootScriptParams {
   readonly adminTokenSecretArn: string;
   readonly redisAuthTokenSecretArn: string;
   readonly redisConnectionSecretArn: string;
+  /** the cache's endpoint: named in the script so that a new cache changes the launch template */
+  readonly redisEndpoint: string;
   readonly unsafeEndpoint: boolean;
   readonly shutdown: ShutdownTiming;
   /** how long the script waits for GET /health to answer 200 before it reports a failed boot */
@@ -47,6 +49,10 @@ export function bootScript(p: BootScriptParams): string[] {
     'INSTANCE_ID=$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
     '',
     '# The environment: settings from the template, connection and credentials from Secrets Manager.',
+    // Instances read the connection once, at boot. Naming the endpoint here makes a new cache (another shard
+    // count, a replaced group) a new launch template version, so the rolling update moves the fleet onto it;
+    // otherwise `cdk deploy` would succeed and leave every instance on the deleted cache.
+    `# cache: ${p.redisEndpoint} (the connection secret below holds it with the mode and TLS switch)`,
     'secret() { aws secretsmanager get-secret-value --region "$REGION" --secret-id "$1" --query SecretString --output text; }',
     `REDIS_CONNECTION=$(secret '${p.redisConnectionSecretArn}')`,
     `REDIS_PASSWORD=$(secret '${p.redisAuthTokenSecretArn}')`,

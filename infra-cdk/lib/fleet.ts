@@ -149,6 +149,7 @@ export class Fleet extends Construct {
         adminTokenSecretArn: props.secrets.adminToken.secretArn,
         redisAuthTokenSecretArn: props.secrets.redisAuthToken.secretArn,
         redisConnectionSecretArn: props.secrets.redisConnection.secretArn,
+        redisEndpoint: props.secrets.redisEndpoint,
         unsafeEndpoint: props.unsafeEndpoint,
         shutdown: props.shutdown,
         healthyWithinSeconds: BOOT_DEADLINE.toSeconds(),

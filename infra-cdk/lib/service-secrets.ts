@@ -19,6 +19,8 @@ export class ServiceSecrets extends Construct {
   public readonly adminToken: secretsmanager.Secret;
   public readonly redisConnection: secretsmanager.Secret;
   public readonly redisAuthToken: secretsmanager.ISecret;
+  /** the cache's endpoint (host:port), as the connection secret holds it */
+  public readonly redisEndpoint: string;
 
   constructor(scope: Construct, id: string, props: ServiceSecretsProps) {
     super(scope, id);
@@ -32,6 +34,7 @@ export class ServiceSecrets extends Construct {
     });
 
     const hostPort = `${cache.endpointAddress}:${cache.port}`;
+    this.redisEndpoint = hostPort;
     const environment: Record<string, string> = cache.clusterMode
       ? { REDIS_MODE: 'cluster', REDIS_URL: `rediss://${hostPort}`, REDIS_NODES: hostPort, REDIS_TLS: 'on' }
       : { REDIS_MODE: 'standalone', REDIS_URL: `rediss://${hostPort}`, REDIS_TLS: 'on' };

@@ -107,6 +107,12 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     });
   });
 
+  it('WHEN synthesized THEN user data names the configuration endpoint, so moving to this cache rolls the fleet', () => {
+    expect(s.userData).toMatch(
+      /^# cache: \$\{CacheReplicationGroup\w+\.ConfigurationEndPoint\.Address\}:6379 /m,
+    );
+  });
+
   it('WHEN synthesized THEN the memory alarm watches one node of every shard', () => {
     const alarm = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
     expect(alarm).toContain('MAX([shard1, shard2, shard3])');

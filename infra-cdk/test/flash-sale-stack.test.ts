@@ -333,6 +333,12 @@ describe('GIVEN the stack with default context', () => {
       expect(text).toContain('rediss://');
     });
 
+    it('THEN user data names the cache endpoint, so a new cache changes the launch template and rolls the fleet', () => {
+      // The instances read the endpoint from the connection secret once, at boot. If the launch template
+      // did not change with the cache, replacing the cache would leave every instance on the old one.
+      expect(s.userData).toMatch(/^# cache: \$\{CacheReplicationGroup\w+\.PrimaryEndPoint\.Address\}:6379 /m);
+    });
+
     it('THEN user data fetches every secret at boot and writes only shell variables into the env file', () => {
       expect(
         s.userData.match(/REDIS_CONNECTION=\$\(secret '\$\{SecretsRedisConnection\w+\}'\)/),

@@ -45,6 +45,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
       adminTokenSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-AbCdEf',
       redisAuthTokenSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:auth-AbCdEf',
       redisConnectionSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:conn-AbCdEf',
+      redisEndpoint: 'master.flash-sale.abc123.use1.cache.amazonaws.com:6379',
       unsafeEndpoint: false,
       shutdown: shutdownTiming(),
       healthyWithinSeconds: 600,
