@@ -1,9 +1,15 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../app/config';
+import { startRedis } from '../../attack/local/redis-server';
+import type { LocalRedis } from '../../attack/local/redis-server';
+import { startTestService } from '../support/fixtures';
+import type { TestService } from '../support/fixtures';
 import { imageConfig, parseStages } from './dockerfile';
 import { haproxyBinary } from './haproxy';
 
@@ -133,6 +139,51 @@ describe('docker-compose.yml, read for the demo', () => {
       );
     },
   );
+
+  describe('each instance health check', () => {
+    let redis: LocalRedis;
+    let svc: TestService;
+    beforeAll(async () => {
+      redis = await startRedis();
+      svc = await startTestService({ REDIS_URL: redis.url });
+    });
+    afterAll(async () => {
+      await svc.stop();
+      await redis.stop();
+    });
+
+    /**
+     * the check as Docker runs it: exec form, inside the container, where PORT is the service's. Spawned
+     * asynchronously: the service answers from this very process.
+     */
+    const check = async (name: string): Promise<number | null> => {
+      const [form, command, ...args] = service(name).healthcheck?.test ?? [];
+      expect(form).toBe('CMD');
+      expect(command).toBe('node');
+      const child = spawn(process.execPath, args, {
+        env: { PATH: process.env.PATH, PORT: String(svc.service.port) },
+        stdio: 'ignore',
+        timeout: 10_000,
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    };
+
+    it.each(APPS)(
+      'when %s can sell, then its check passes; when its Redis is gone, then it fails (the balancer and `up --wait` wait for /health, not /health/live)',
+      async (name) => {
+        expect(await check(name)).toBe(0);
+        await redis.stop();
+        try {
+          expect(await check(name)).toBe(1);
+        } finally {
+          redis = await startRedis({ port: redis.port });
+          for (let attempt = 0; attempt < 100 && (await check(name)) !== 0; attempt += 1) await sleep(100);
+        }
+        expect(await check(name)).toBe(0);
+      },
+    );
+  });
 
   it('puts the balancer in front of exactly those services, on the port the image listens on', () => {
     const servers = [...haproxyCfg.matchAll(/^\s*server\s+(\S+)\s+"\$\{APP\d_ADDR-([^:}]+):(\d+)\}"/gm)].map(
