@@ -38,8 +38,15 @@ export class ServiceImage extends Construct {
     this.asset = new ecrAssets.DockerImageAsset(this, 'Image', {
       directory: REPO_ROOT,
       ignoreMode: IgnoreMode.DOCKER,
-      // Docker ignore syntax: exclude everything, then let back only what the image is built from.
-      exclude: ['*', ...IMAGE_CONTEXT.map((entry) => `!${entry}`), '**/node_modules', '**/cdk.out'],
+      // Docker ignore syntax: exclude everything, then let back only what the image is built from. Tests
+      // again, after the directories that hold them are let back (CDK reads .dockerignore's lines first).
+      exclude: [
+        '*',
+        ...IMAGE_CONTEXT.map((entry) => `!${entry}`),
+        '**/node_modules',
+        '**/cdk.out',
+        '**/*.test.ts',
+      ],
       platform:
         props.architecture === ec2.InstanceArchitecture.ARM_64
           ? ecrAssets.Platform.LINUX_ARM64

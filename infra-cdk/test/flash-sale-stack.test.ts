@@ -206,6 +206,11 @@ describe('GIVEN the stack with default context', () => {
       expect(imageDir).toBeDefined();
       const staged = fs.readdirSync(path.join(s.app.outdir, imageDir ?? '')).sort();
       expect(staged).toEqual([...IMAGE_CONTEXT].sort());
+      // nor tests, which the image leaves out too: editing one must not change the hash and roll the fleet
+      const tests = fs
+        .readdirSync(path.join(s.app.outdir, imageDir ?? ''), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.test.ts'));
+      expect(tests).toEqual([]);
     });
   });
 
