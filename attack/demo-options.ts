@@ -48,7 +48,8 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
 
 export const DEMO_USAGE = 'Usage: npm run demo -- [options]';
 const FOOTER = `Redis: REDIS_URL when set, otherwise a private redis-server on a free port, stopped at the end.
-Exit codes: 0 the safe endpoint held (sold at most its stock, stock = final + units in the log);
+Exit codes: 0 the safe endpoint held (sold at most its stock by its 200s and by its log, final stock
+            0 or above, stock = final + units in the log);
             1 it did not; 2 bad arguments, or no Redis to use; 130 interrupted (Ctrl-C).`;
 
 export function demoHelp(): string {

@@ -62,7 +62,10 @@ export const ROWS: readonly Row[] = [
     label: 'lost updates',
     cell: (run) => judged(unknown(run.lostUpdates), run.lostUpdates === 0 || run.lostUpdates === null),
   },
-  { label: 'final stock', cell: (run) => plain(unknown(run.finalStock)) },
+  {
+    label: 'final stock',
+    cell: (run) => (run.finalStock === null ? plain('n/a') : judged(run.finalStock, run.finalStock >= 0)),
+  },
   { label: 'orders in the log', cell: (run) => plain(unknown(run.orders)) },
   {
     label: 'stock = final + log',
@@ -141,7 +144,8 @@ export function formatVerdict(report: AttackReport, style: TableStyle): string {
         ? `safe could not be checked`
         : held
           ? `safe sold ${safe.sold} of ${safe.stock}, never more: invariants held`
-          : `safe BROKE an invariant (sold ${safe.sold} of ${safe.stock}, conserved: ${String(safe.conserved)})`;
+          : `safe BROKE an invariant (sold ${safe.sold} of ${safe.stock}, ${unknown(safe.unitsInLog)} units in the log, ` +
+            `final stock ${unknown(safe.finalStock)}, conserved: ${String(safe.conserved)})`;
     parts.push(style.color && held !== null ? `${held ? ANSI.green : ANSI.red}${text}${ANSI.reset}` : text);
   }
   return `${parts.join('; ')}\n`;

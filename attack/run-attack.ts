@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
 import type { AttackSettings, Mode } from './attack-options';
+import { readBackFigures } from './run-result';
 import type { RunResult } from './run-result';
 import { readStock, resetStock } from './service-client';
 import type { StockReading } from './service-client';
@@ -189,14 +190,15 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
   const sorted = Float64Array.from(latencies).sort();
   const answered = sold + soldOut + failed;
   const stock = settings.stock;
+  const figures = readBackFigures(stock, sold, reading);
   return {
     sold,
     soldOut,
     errors,
-    finalStock: reading?.currentStock ?? null,
-    orders: reading?.orders ?? null,
-    oversold: Math.max(0, sold - stock),
-    lostUpdates: reading ? sold - (stock - reading.currentStock) : null,
+    finalStock: figures.finalStock,
+    orders: figures.orders,
+    oversold: figures.oversold,
+    lostUpdates: figures.lostUpdates,
     durationMs,
     requestsPerSecond: durationMs > 0 ? Math.round((answered / durationMs) * 1000) : 0,
     latencyMs: {
@@ -212,9 +214,9 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     answered,
     transportErrors: Math.max(transportErrors, result.errors),
     timeouts: result.timeouts,
-    unitsInLog: reading?.unitsInLog ?? null,
+    unitsInLog: figures.unitsInLog,
     statuses,
-    conserved: reading ? stock === reading.currentStock + reading.unitsInLog : null,
+    conserved: figures.conserved,
     soldByInstance,
     answersByInstance,
     timeline: bucketize(soldAtMs, durationMs),

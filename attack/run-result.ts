@@ -1,4 +1,5 @@
 import type { Mode } from './attack-options';
+import type { StockReading } from './service-client';
 
 /**
  * The figures of one run (one endpoint). The first block is the JSON contract of issue 3
@@ -16,7 +17,10 @@ export interface RunResult {
   readonly finalStock: number | null;
   /** entries in the SKU's order log */
   readonly orders: number | null;
-  /** max(0, sold − stock): units promised to buyers that never existed */
+  /**
+   * max(0, max(sold, unitsInLog) − stock): units sold that never existed. The log counts too: a 200 lost to
+   * a client timeout is still a sale, so the answers alone can say less than was sold.
+   */
   readonly oversold: number;
   /** sold − (stock − finalStock): sales whose decrement another request overwrote */
   readonly lostUpdates: number | null;
@@ -71,11 +75,34 @@ export interface AttackReport {
 }
 
 /**
- * The exit code's question: did the safe run sell at most its stock, with stock = final + units in the log?
+ * The exit code's question, the design's invariants 1 and 2: did the safe run sell at most its stock, by its
+ * answers and by its order log, leave the stock at zero or above, and keep stock = final + units in the log?
+ * The log and the final stock are checked, not only the 200s: answers lost to client timeouts hide sales.
  * null when there was no safe run to judge, or it could not be read back.
  */
 export function safeHeld(runs: AttackReport['runs']): boolean | null {
   const safe = runs.safe;
-  if (!safe || safe.conserved === null) return null;
-  return safe.sold <= safe.stock && safe.conserved;
+  if (!safe || safe.conserved === null || safe.finalStock === null || safe.unitsInLog === null) return null;
+  return safe.sold <= safe.stock && safe.unitsInLog <= safe.stock && safe.finalStock >= 0 && safe.conserved;
+}
+
+/** The figures that need the stock read back after a run, beside what its answers said. */
+export type ReadBackFigures = Pick<
+  RunResult,
+  'finalStock' | 'orders' | 'oversold' | 'lostUpdates' | 'unitsInLog' | 'conserved'
+>;
+
+export function readBackFigures(
+  stock: number,
+  sold: number,
+  reading: StockReading | undefined,
+): ReadBackFigures {
+  return {
+    finalStock: reading?.currentStock ?? null,
+    orders: reading?.orders ?? null,
+    oversold: Math.max(0, Math.max(sold, reading?.unitsInLog ?? 0) - stock),
+    lostUpdates: reading ? sold - (stock - reading.currentStock) : null,
+    unitsInLog: reading?.unitsInLog ?? null,
+    conserved: reading ? stock === reading.currentStock + reading.unitsInLog : null,
+  };
 }

@@ -1,6 +1,6 @@
 import { escapeHtml, renderHtmlReport } from '../report-html';
 import { formatTable, formatVerdict } from '../report-table';
-import { safeHeld } from '../run-result';
+import { readBackFigures, safeHeld } from '../run-result';
 import type { AttackReport, RunResult } from '../run-result';
 
 const VOID = new Set(['meta', 'br', 'hr', 'img', 'input', 'link']);
@@ -188,6 +188,40 @@ describe('the verdict behind the exit code', () => {
   it('when the safe run sold more than its stock, or conservation broke, then it did not hold', () => {
     expect(safeHeld({ safe: run({ mode: 'safe', sold: 101, oversold: 1 }) })).toBe(false);
     expect(safeHeld({ safe: run({ mode: 'safe', conserved: false }) })).toBe(false);
+  });
+
+  // 103 units in the log, stock at -3, but 5 of those 200s were lost to client timeouts: 98 answers said
+  // 200. Conserved (100 = -3 + 103), and 98 <= 100: the two checks the verdict once had both pass.
+  const lostAnswers = { currentStock: -3, initialStock: 100, unitsInLog: 103, orders: 103 };
+  const negative = run({
+    mode: 'safe',
+    sold: 98,
+    timeouts: 5,
+    transportErrors: 5,
+    ...readBackFigures(100, 98, lostAnswers),
+  });
+
+  it('when 5 of the safe run’s 200s were lost to timeouts and the stock went to -3, then it did not hold', () => {
+    expect(negative.conserved).toBe(true);
+    expect(safeHeld({ safe: negative })).toBe(false);
+  });
+
+  it('when the order log holds more units than the 200s said, then OVERSOLD counts the log, everywhere it is shown', () => {
+    expect(readBackFigures(100, 98, lostAnswers)).toMatchObject({
+      oversold: 3,
+      finalStock: -3,
+      unitsInLog: 103,
+    });
+    // and the answers still count when they say more than the log (the unsafe endpoint's lost writes)
+    expect(readBackFigures(100, 150, { ...lostAnswers, currentStock: 0, unitsInLog: 90 }).oversold).toBe(50);
+
+    const shown = report({ safe: negative });
+    expect(formatTable(shown, { color: false })).toMatch(/^OVERSOLD +\| 3$/m);
+    expect(formatTable(shown, { color: true })).toContain('\x1b[31m-3\x1b[0m');
+    expect(formatVerdict(shown, { color: false })).toBe(
+      'safe BROKE an invariant (sold 98 of 100, 103 units in the log, final stock -3, conserved: true)\n',
+    );
+    expect(renderHtmlReport(shown)).toContain('<span class="bad">safe: sold 98 of 100, oversold by 3</span>');
   });
 
   it('when there was no safe run, or it could not be read back, then there is nothing to judge', () => {
