@@ -58,16 +58,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const cleanup: { what: string; stop: () => Promise<unknown> }[] = [];
   const began = Date.now();
   try {
-    let redisUrl: string;
+    // The user's REDIS_* settings (password, TLS, mode...) go with the Redis they named in REDIS_URL. With
+    // the private one, the fleet is told all it needs and none of them may send it elsewhere.
+    const userRedis = externalRedis !== undefined && externalRedis !== '';
+    let redisEnv: Record<string, string>;
     let redisLabel: string;
-    if (externalRedis !== undefined && externalRedis !== '') {
-      redisUrl = externalRedis;
+    if (userRedis) {
+      redisEnv = { REDIS_URL: externalRedis };
       redisLabel = 'REDIS_URL';
     } else {
       const redis = await startRedis({ ownProcessGroup: true });
       killRedis = () => redis.process.kill('SIGKILL');
       cleanup.push({ what: 'redis-server', stop: () => redis.stop() });
-      redisUrl = redis.url;
+      redisEnv = { REDIS_URL: redis.url, REDIS_MODE: 'standalone' };
       redisLabel = `private redis-server on 127.0.0.1:${redis.port}`;
     }
     io.stderr.write(`redis: ${redisLabel}\n`);
@@ -82,7 +85,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const fleet = await startFleet({
       instances: options.instances,
       env: {
-        REDIS_URL: redisUrl,
+        ...redisEnv,
         ADMIN_TOKEN: adminToken,
         NODE_ENV: 'development',
         UNSAFE_ENDPOINT: 'on',
@@ -90,6 +93,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         // slow-request warnings are expected under this load: the log file keeps warnings and worse
         LOG_LEVEL: 'warn',
       },
+      keepRedisEnv: userRedis,
       log,
       signal: interrupt.signal,
     });

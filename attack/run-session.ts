@@ -112,8 +112,16 @@ export async function runSession(
 }
 
 /**
- * Ctrl-C (or SIGTERM) once: stop the run under way and report what it measured. Twice: leave now.
- * Returns the signal the runs watch, and a function that removes the handlers.
+ * One Ctrl-C under `npm run` can arrive twice: the terminal sends SIGINT to the whole foreground process
+ * group, npm included, and npm forwards the one it got to its child, which is this process when the script
+ * shell execs it (bash does, dash does not). A second signal this soon after the first is that same Ctrl-C;
+ * a person pressing again on purpose takes longer.
+ */
+export const SAME_CTRL_C_MS = 1000;
+
+/**
+ * Ctrl-C (or SIGTERM) once: stop the run under way and report what it measured. Again, later than
+ * SAME_CTRL_C_MS: leave now. Returns the signal the runs watch, and a function that removes the handlers.
  */
 export function interruptOnSigint(
   io: Io,
@@ -122,12 +130,16 @@ export function interruptOnSigint(
   onForcedExit: () => void = () => undefined,
 ): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  let firstAt: number | undefined;
   const onSigint = (): void => {
-    if (controller.signal.aborted) {
+    const now = performance.now();
+    if (firstAt !== undefined) {
+      if (now - firstAt < SAME_CTRL_C_MS) return;
       io.stderr.write('\ninterrupted twice: exiting now\n');
       onForcedExit();
       process.exit(EXIT.interrupted);
     }
+    firstAt = now;
     io.stderr.write(`\ninterrupted: ${cleanupHint} (Ctrl-C again to exit at once)\n`);
     controller.abort();
   };

@@ -23,7 +23,10 @@ export interface ClusterFleet {
 
 export interface ClusterFleetOptions {
   readonly instances: number;
-  /** environment of every instance on top of this process's: REDIS_URL, ADMIN_TOKEN, UNSAFE_DELAY_MS... */
+  /**
+   * environment of every instance on top of this process's: REDIS_URL, ADMIN_TOKEN, UNSAFE_DELAY_MS...
+   * (fleet.ts has already left the user's REDIS_* variables out of this process's when they do not belong)
+   */
   readonly env: Record<string, string>;
   readonly port?: number;
   /** where the instances' log lines go; kept in memory (the last lines) otherwise */

@@ -19,8 +19,13 @@ export interface Fleet {
 
 export interface FleetOptions {
   readonly instances: number;
-  /** environment of every instance on top of this process's: REDIS_URL, ADMIN_TOKEN, UNSAFE_DELAY_MS... */
+  /**
+   * environment of every instance on top of this process's: REDIS_URL, ADMIN_TOKEN, UNSAFE_DELAY_MS... This
+   * process's own REDIS_* variables are left out unless keepRedisEnv is set (see fleetBaseEnv)
+   */
   readonly env: Record<string, string>;
+  /** pass this process's REDIS_* variables on: for a Redis the user named, not one the harness started */
+  readonly keepRedisEnv?: boolean;
   /** a free one otherwise */
   readonly port?: number;
   /** where the instances' log lines go; the last lines are kept for error messages otherwise */
@@ -37,9 +42,25 @@ function isReply(message: unknown): message is PrimaryReply {
   return typeof message === 'object' && message !== null && 'type' in message;
 }
 
+/**
+ * The environment the fleet's processes start from. app/config.ts prefers REDIS_NODES, REDIS_USERNAME,
+ * REDIS_PASSWORD and REDIS_TLS to REDIS_URL, and REDIS_MODE, REDIS_WAIT_REPLICAS and the like change what
+ * the client does: one of them left in the user's shell would send a fleet meant for the harness's own
+ * Redis to another one. So they are all dropped, unless the user chose the Redis and they go with it.
+ */
+export function fleetBaseEnv(parent: NodeJS.ProcessEnv, keepRedisEnv: boolean): NodeJS.ProcessEnv {
+  if (keepRedisEnv) return { ...parent };
+  return Object.fromEntries(Object.entries(parent).filter(([name]) => !name.startsWith('REDIS_')));
+}
+
 export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const { exec, execArgv } = entryPoint('fleet-primary');
-  const primary = fork(exec, [], { execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  // The primary's environment is its workers' too (cluster.fork adds `env` on top of it).
+  const primary = fork(exec, [], {
+    execArgv,
+    env: fleetBaseEnv(process.env, options.keepRedisEnv === true),
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   const exited = once(primary, 'exit');
   const recent: string[] = [];
   const record = (chunk: Buffer): void => {
