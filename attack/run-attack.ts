@@ -95,6 +95,9 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
   let soldOut = 0;
   let failed = 0;
   let started = 0;
+  // autocannon hands its result over on its next sampling tick (once a second), not at the last answer:
+  // the run's duration ends at the last answer (or transport error) instead
+  let lastAnswerAt = 0;
 
   // With users, each purchase names the next user round-robin: a body per request (setupRequest).
   // Without, one body for all, built once.
@@ -115,6 +118,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     _context: object,
     headers: IncomingHttpHeaders | undefined,
   ): void => {
+    lastAnswerAt = Date.now();
     const instance = headerValue(headers ?? {}, 'x-instance-id');
     increment(answersByInstance, instance);
     increment(statuses, String(status));
@@ -168,6 +172,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
       latencies.push(responseTime);
     });
     instance.on('reqError', () => {
+      lastAnswerAt = Date.now();
       transportErrors += 1;
     });
     const stop = (): void => {
@@ -177,7 +182,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     if (hooks.signal?.aborted) stop();
   });
   report();
-  const durationMs = Date.now() - started;
+  const durationMs = (lastAnswerAt > 0 ? lastAnswerAt : Date.now()) - started;
   const interrupted = hooks.signal?.aborted === true;
 
   let reading: StockReading | undefined;
