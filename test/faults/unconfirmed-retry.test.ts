@@ -35,10 +35,13 @@ describe('a retry of a purchase no replica confirmed (REDIS_WAIT_REPLICAS=1)', (
       if (attempt > 100) throw new Error(`the replica never synced:\n${info}`);
       await sleep(100);
     }
+    // A WAIT long enough for a replica that is merely slow (a busy machine) to confirm; the one stopped by
+    // SIGSTOP never does, however long.
     const env = {
       REDIS_URL: primary.url,
       REDIS_WAIT_REPLICAS: '1',
-      REDIS_WAIT_TIMEOUT_MS: '200',
+      REDIS_WAIT_TIMEOUT_MS: '1000',
+      REDIS_COMMAND_TIMEOUT_MS: '3000',
     };
     instances = [await startTestService(env), await startTestService(env)];
   }, 30_000);
@@ -56,10 +59,19 @@ describe('a retry of a purchase no replica confirmed (REDIS_WAIT_REPLICAS=1)', (
     await request(a).post(`/stock/reset?sku=${sku}&amount=10`).set(auth).expect(200);
     const buy = (url: string, key: string) =>
       request(url).post('/purchase/safe').set('Idempotency-Key', key).send({ sku });
+    /** as a client does: retry a 503 with the same key until the answer is final (bounded) */
+    const buyUntilConfirmed = async (url: string, key: string) => {
+      let answer = await buy(url, key);
+      for (let attempt = 0; answer.status === 503 && attempt < 20; attempt += 1) {
+        await sleep(100);
+        answer = await buy(url, key);
+      }
+      return answer;
+    };
 
     // both instances' connections have written, and the replica has confirmed it
-    await buy(a, 'confirmed-on-a').expect(200);
-    await buy(b, 'confirmed-on-b').expect(200);
+    expect((await buyUntilConfirmed(a, 'confirmed-on-a')).status).toBe(200);
+    expect((await buyUntilConfirmed(b, 'confirmed-on-b')).status).toBe(200);
 
     pauseReplica(true);
     const first = await buy(a, 'unconfirmed');
@@ -74,14 +86,11 @@ describe('a retry of a purchase no replica confirmed (REDIS_WAIT_REPLICAS=1)', (
     }
 
     pauseReplica(false);
-    let answer = await buy(b, 'unconfirmed');
-    for (let attempt = 0; answer.status !== 200 && attempt < 50; attempt += 1) {
-      await sleep(100);
-      answer = await buy(b, 'unconfirmed');
-    }
+    const answer = await buyUntilConfirmed(b, 'unconfirmed');
     expect(answer.status).toBe(200);
     expect(answer.headers['idempotent-replayed']).toBe('true');
-    const again = await buy(a, 'unconfirmed').expect(200);
+    const again = await buyUntilConfirmed(a, 'unconfirmed');
+    expect(again.status).toBe(200);
     expect(again.body).toEqual(answer.body);
 
     // one order for the key, however many retries: three units sold in all
