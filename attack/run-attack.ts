@@ -135,7 +135,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
   };
 
   let transportErrors = 0;
-  const report = (): void => {
+  const report = (elapsedMs = Date.now() - started): void => {
     hooks.onProgress?.({
       mode: settings.mode,
       requests: settings.requests,
@@ -143,7 +143,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
       sold,
       soldOut,
       failed: failed + transportErrors,
-      elapsedMs: Date.now() - started,
+      elapsedMs,
     });
   };
   started = Date.now();
@@ -181,8 +181,9 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     hooks.signal?.addEventListener('abort', stop, { once: true });
     if (hooks.signal?.aborted) stop();
   });
-  report();
   const durationMs = (lastAnswerAt > 0 ? lastAnswerAt : Date.now()) - started;
+  // the last progress line shows the run's duration, as the table will
+  report(durationMs);
   const interrupted = hooks.signal?.aborted === true;
 
   let reading: StockReading | undefined;
