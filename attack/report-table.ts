@@ -131,10 +131,17 @@ export function formatVerdict(report: AttackReport, style: TableStyle): string {
   const parts: string[] = [];
   const { unsafe, safe } = report.runs;
   if (unsafe) {
+    // "did not oversell this time" would be read as luck; against a deployment it usually means the
+    // endpoint is switched off, which is the production default
+    const off = unsafe.answered > 0 && unsafe.statuses['404'] === unsafe.answered;
     parts.push(
-      unsafe.oversold > 0
-        ? `unsafe sold ${unsafe.sold} of ${unsafe.stock}: oversold by ${unsafe.oversold}`
-        : `unsafe did not oversell this time (sold ${unsafe.sold} of ${unsafe.stock})`,
+      off
+        ? 'unsafe endpoint is off on this target (404 to every purchase: UNSAFE_ENDPOINT=off, the production default)'
+        : unsafe.oversold > 0
+          ? `unsafe sold ${unsafe.sold} of ${unsafe.stock}${
+              (unsafe.unitsInLog ?? 0) > unsafe.sold ? ` (${unsafe.unitsInLog} units in its log)` : ''
+            }: oversold by ${unsafe.oversold}`
+          : `unsafe did not oversell this time (sold ${unsafe.sold} of ${unsafe.stock})`,
     );
   }
   if (safe) {

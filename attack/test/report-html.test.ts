@@ -173,6 +173,25 @@ describe('the terminal table', () => {
     );
   });
 
+  it('when the unsafe endpoint is off on the target (404 to every purchase), then the verdict says so', () => {
+    const off = run({
+      mode: 'unsafe',
+      sold: 0,
+      soldOut: 0,
+      errors: { '404': 2000 },
+      statuses: { '404': 2000 },
+      finalStock: 100,
+      orders: 0,
+      unitsInLog: 0,
+      lostUpdates: 0,
+      soldByInstance: {},
+    });
+    expect(formatVerdict(report({ unsafe: off, safe }), { color: false })).toBe(
+      'unsafe endpoint is off on this target (404 to every purchase: UNSAFE_ENDPOINT=off, the production default); ' +
+        'safe sold 100 of 100, never more: invariants held\n',
+    );
+  });
+
   it('when on a terminal, then the broken figures are red and the held ones green', () => {
     const text = formatTable(report({ unsafe, safe }), { color: true });
     expect(text).toContain('\x1b[31m1773\x1b[0m');
@@ -222,6 +241,11 @@ describe('the verdict behind the exit code', () => {
       'safe BROKE an invariant (sold 98 of 100, 103 units in the log, final stock -3, conserved: true)\n',
     );
     expect(renderHtmlReport(shown)).toContain('<span class="bad">safe: sold 98 of 100, oversold by 3</span>');
+    // the same on the unsafe side: the sentence adds up
+    const unsafeLost = run({ mode: 'unsafe', sold: 98, ...readBackFigures(100, 98, lostAnswers) });
+    expect(formatVerdict(report({ unsafe: unsafeLost }), { color: false })).toBe(
+      'unsafe sold 98 of 100 (103 units in its log): oversold by 3\n',
+    );
   });
 
   it('when there was no safe run, or it could not be read back, then there is nothing to judge', () => {
