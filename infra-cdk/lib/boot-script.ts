@@ -11,6 +11,8 @@ export interface BootScriptParams {
   /** the cache's endpoint: named in the script so that a new cache changes the launch template */
   readonly redisEndpoint: string;
   readonly unsafeEndpoint: boolean;
+  /** REDIS_WAIT_REPLICAS */
+  readonly waitReplicas: number;
   readonly shutdown: ShutdownTiming;
   /** how long the script waits for GET /health to answer 200 before it reports a failed boot */
   readonly healthyWithinSeconds: number;
@@ -32,6 +34,7 @@ export function bootScript(p: BootScriptParams): string[] {
     'NODE_ENV=production',
     `PORT=${p.servicePort}`,
     `UNSAFE_ENDPOINT=${p.unsafeEndpoint ? 'on' : 'off'}`,
+    `REDIS_WAIT_REPLICAS=${p.waitReplicas}`,
     `SHUTDOWN_DRAIN_MS=${p.shutdown.drainMs}`,
     `SHUTDOWN_TIMEOUT_MS=${p.shutdown.timeoutMs}`,
   ];

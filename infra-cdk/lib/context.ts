@@ -27,6 +27,11 @@ export interface DeploymentSettings {
   readonly natGateways: number;
   /** days CloudWatch keeps the service's container logs and the VPC flow log */
   readonly logRetentionDays: RetentionDays;
+  /**
+   * REDIS_WAIT_REPLICAS: a purchase is answered 200 only once this many replicas hold it (0: as soon as the
+   * primary does). Cluster mode disabled only, at most replicasPerShard.
+   */
+  readonly waitReplicas: number;
 }
 
 /** The retention periods CloudWatch Logs accepts (a log group rejects any other number of days). */
@@ -49,6 +54,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   replicasPerShard: 1,
   natGateways: 2,
   logRetentionDays: RetentionDays.ONE_MONTH,
+  waitReplicas: 0,
 };
 
 export class ContextError extends Error {
@@ -121,6 +127,21 @@ export function readContext(node: Node): DeploymentSettings {
   if (logRetentionDays === undefined) {
     throw new ContextError('logRetentionDays', days, `one of ${LOG_RETENTION_DAYS.join(', ')}`);
   }
+  const cacheShards = integer(node, 'cacheShards', 0, MAX_CACHE_SHARDS);
+  const replicasPerShard = integer(node, 'replicasPerShard', 1, 5);
+  const waitReplicas = integer(node, 'waitReplicas', 0, 5);
+  // Both would only show after the deployment: a service that refuses to start, or one whose every WAIT
+  // times out, so that no purchase is ever answered 200.
+  if (waitReplicas > 0 && cacheShards > 0) {
+    throw new ContextError(
+      'waitReplicas',
+      waitReplicas,
+      '0 with cacheShards > 0 (the service refuses REDIS_WAIT_REPLICAS on a cluster: WAIT would not reach the shard that took the purchase)',
+    );
+  }
+  if (waitReplicas > replicasPerShard) {
+    throw new ContextError('waitReplicas', waitReplicas, `at most replicasPerShard (${replicasPerShard})`);
+  }
   return {
     instanceType: instanceType ?? DEFAULT_SETTINGS.instanceType,
     minCapacity,
@@ -128,10 +149,11 @@ export function readContext(node: Node): DeploymentSettings {
     requestsPerInstancePerMinute: integer(node, 'requestsPerInstancePerMinute', 60, 10_000_000),
     certificateArn,
     enableUnsafeEndpoint: boolean(node, 'enableUnsafeEndpoint'),
-    cacheShards: integer(node, 'cacheShards', 0, MAX_CACHE_SHARDS),
+    cacheShards,
     cacheNodeType: cacheNodeType ?? DEFAULT_SETTINGS.cacheNodeType,
-    replicasPerShard: integer(node, 'replicasPerShard', 1, 5),
+    replicasPerShard,
     natGateways: integer(node, 'natGateways', 1, 2),
     logRetentionDays,
+    waitReplicas,
   };
 }

@@ -59,6 +59,7 @@ export class FlashSaleStack extends Stack {
       servicePort: SERVICE_PORT,
       secrets,
       unsafeEndpoint: settings.enableUnsafeEndpoint,
+      waitReplicas: settings.waitReplicas,
       shutdown,
       logRetentionDays: settings.logRetentionDays,
     });

@@ -22,6 +22,8 @@ export interface FleetProps {
   readonly servicePort: number;
   readonly secrets: ServiceSecrets;
   readonly unsafeEndpoint: boolean;
+  /** REDIS_WAIT_REPLICAS of the service */
+  readonly waitReplicas: number;
   readonly shutdown: ShutdownTiming;
   readonly logRetentionDays: logs.RetentionDays;
 }
@@ -151,6 +153,7 @@ export class Fleet extends Construct {
         redisConnectionSecretArn: props.secrets.redisConnection.secretArn,
         redisEndpoint: props.secrets.redisEndpoint,
         unsafeEndpoint: props.unsafeEndpoint,
+        waitReplicas: props.waitReplicas,
         shutdown: props.shutdown,
         healthyWithinSeconds: BOOT_DEADLINE.toSeconds(),
       }),

@@ -19,6 +19,7 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
       maxCapacity: 10,
       cacheShards: 0,
       enableUnsafeEndpoint: false,
+      waitReplicas: 0,
     });
   });
 
@@ -47,10 +48,25 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
       /context certificateArn="my-cert" is invalid: expected an ACM certificate ARN/,
     ],
     ['natGateways', '3', /context natGateways="3" is invalid: expected an integer from 1 to 2/],
+    ['waitReplicas', 'one', /context waitReplicas="one" is invalid: expected an integer from 0 to 5/],
     ['logRetentionDays', '10', /context logRetentionDays=10 is invalid: expected one of 1, 3, 5, 7, 14, 30/],
   ])('WHEN %s=%s THEN synthesis fails with a message naming the option', (name, value, message) => {
     const app = new App({ context: { [name]: value } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(message);
+  });
+
+  it('WHEN waitReplicas exceeds replicasPerShard THEN synthesis fails: WAIT could never be answered', () => {
+    const app = new App({ context: { waitReplicas: '2', replicasPerShard: '1' } });
+    expect(() => new FlashSaleStack(app, 'Bad')).toThrow(
+      /context waitReplicas=2 is invalid: expected at most replicasPerShard \(1\)/,
+    );
+  });
+
+  it('WHEN waitReplicas is set with cluster mode THEN synthesis fails, as the service would refuse to start', () => {
+    const app = new App({ context: { waitReplicas: '1', cacheShards: '3' } });
+    expect(() => new FlashSaleStack(app, 'Bad')).toThrow(
+      /context waitReplicas=1 is invalid: expected 0 with cacheShards > 0/,
+    );
   });
 
   it('WHEN minCapacity exceeds maxCapacity THEN synthesis fails and says so', () => {
@@ -152,6 +168,20 @@ describe('GIVEN a certificateArn', () => {
 
   it('WHEN synthesized THEN the URL output is https', () => {
     s.template.hasOutput('AlbUrl', { Value: { 'Fn::Join': ['', ['https://', Match.anyValue()]] } });
+  });
+});
+
+describe('GIVEN waitReplicas=1 (cluster mode disabled, one replica)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ waitReplicas: '1' });
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  it('WHEN synthesized THEN the service answers 200 only once the replica holds the order', () => {
+    expect(s.userData).toMatch(/^REDIS_WAIT_REPLICAS=1$/m);
   });
 });
 

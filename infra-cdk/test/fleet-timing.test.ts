@@ -47,6 +47,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
       redisConnectionSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:conn-AbCdEf',
       redisEndpoint: 'master.flash-sale.abc123.use1.cache.amazonaws.com:6379',
       unsafeEndpoint: false,
+      waitReplicas: 0,
       shutdown: shutdownTiming(),
       healthyWithinSeconds: 600,
     }),
