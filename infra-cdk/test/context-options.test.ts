@@ -4,7 +4,8 @@ import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { FlashSaleStack } from '../lib/flash-sale-stack';
 import { DEFAULT_SETTINGS, readContext } from '../lib/context';
-import { synthesize } from './synth';
+import { loadConfig } from '../../app/config';
+import { serviceEnvironment, synthesize } from './synth';
 import type { Synthesized } from './synth';
 
 const CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
@@ -129,6 +130,16 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     );
   });
 
+  it('WHEN synthesized THEN the environment an instance assembles is one the service accepts, in cluster mode', () => {
+    const config = loadConfig(serviceEnvironment(s));
+    expect(config.redis).toMatchObject({
+      mode: 'cluster',
+      tls: true,
+      nodes: [{ host: 'flash-sale.abc123.cache.amazonaws.com', port: 6379 }],
+      waitReplicas: 0,
+    });
+  });
+
   it('WHEN synthesized THEN the memory alarm watches one node of every shard', () => {
     const alarm = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
     expect(alarm).toContain('MAX([shard1, shard2, shard3])');
@@ -182,6 +193,7 @@ describe('GIVEN waitReplicas=1 (cluster mode disabled, one replica)', () => {
 
   it('WHEN synthesized THEN the service answers 200 only once the replica holds the order', () => {
     expect(s.userData).toMatch(/^REDIS_WAIT_REPLICAS=1$/m);
+    expect(loadConfig(serviceEnvironment(s)).redis.waitReplicas).toBe(1);
   });
 });
 

@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { shutdownTiming } from '../lib/graceful-shutdown';
 import { IMAGE_CONTEXT } from '../lib/service-image';
-import { synthesize } from './synth';
+import { loadConfig } from '../../app/config';
+import { serviceEnvironment, synthesize } from './synth';
 import type { Synthesized } from './synth';
 
 /** The stack as `cdk deploy` builds it with no context options. */
@@ -342,6 +343,24 @@ describe('GIVEN the stack with default context', () => {
       // The instances read the endpoint from the connection secret once, at boot. If the launch template
       // did not change with the cache, replacing the cache would leave every instance on the old one.
       expect(s.userData).toMatch(/^# cache: \$\{CacheReplicationGroup\w+\.PrimaryEndPoint\.Address\}:6379 /m);
+    });
+
+    it('THEN the environment an instance assembles is one the service accepts: production, TLS, the primary endpoint', () => {
+      const config = loadConfig(serviceEnvironment(s));
+      expect(config).toMatchObject({
+        env: 'production',
+        port: 3000,
+        instanceId: 'i-0123456789abcdef0',
+        unsafeEndpoint: false,
+        shutdownDrainMs: shutdownTiming().drainMs,
+      });
+      expect(config.redis).toMatchObject({
+        mode: 'standalone',
+        url: 'rediss://flash-sale.abc123.cache.amazonaws.com:6379',
+        tls: true,
+        password: 'A'.repeat(64),
+        waitReplicas: 0,
+      });
     });
 
     it('THEN user data fetches every secret at boot and writes only shell variables into the env file', () => {

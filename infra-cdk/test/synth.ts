@@ -77,3 +77,33 @@ export function synthesize(context: Record<string, string> = {}): Synthesized {
     },
   };
 }
+
+/**
+ * The environment an instance gives the service, as the boot script writes it: the settings lines of the
+ * env file, its shell variables filled in as the instance would (instance id, tokens), and the connection
+ * secret's JSON with the cache endpoint resolved to a sample host name.
+ */
+export function serviceEnvironment(s: Synthesized): Record<string, string> {
+  const script = s.userData;
+  const start = script.indexOf('<<EOF\n');
+  const lines = script.slice(start + '<<EOF\n'.length, script.indexOf('\nEOF\n', start)).split('\n');
+  const shell: Record<string, string> = {
+    $INSTANCE_ID: 'i-0123456789abcdef0',
+    $REDIS_PASSWORD: 'A'.repeat(64),
+    $ADMIN_TOKEN: 'b'.repeat(40),
+  };
+  const env: Record<string, string> = {};
+  for (const line of lines) {
+    const at = line.indexOf('=');
+    const value = line.slice(at + 1);
+    env[line.slice(0, at)] = shell[value] ?? value;
+  }
+  const secret = Object.entries(s.resources('AWS::SecretsManager::Secret')).find(([id]) =>
+    id.includes('RedisConnection'),
+  )?.[1];
+  const json = render(secret?.Properties.SecretString).replace(
+    /\$\{[^}]+\}/g,
+    'flash-sale.abc123.cache.amazonaws.com',
+  );
+  return { ...env, ...(JSON.parse(json) as Record<string, string>) };
+}
