@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { startRedis } from '../local/redis-server';
 import type { LocalRedis } from '../local/redis-server';
+import { interruptOnSigint } from '../run-session';
 import { HELP, parseBenchArgs } from './options';
 import type { BenchOptions } from './options';
 import { formatSummary, SCENARIOS, summarize } from './report';
@@ -65,6 +66,8 @@ let current: autocannon.Instance | undefined;
 let interrupted = false;
 /** read through a call: a signal handler sets it, which control-flow analysis cannot see */
 const stopRequested = (): boolean => interrupted;
+/** what a forced exit (a second Ctrl-C) must not leave running: the servers and Redis are their own groups */
+const killOnForcedExit = new Set<() => void>();
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -196,7 +199,10 @@ async function run(options: BenchOptions): Promise<number> {
   let redis: Redis | undefined;
   const started_: ServerProcess[] = [];
   try {
-    localRedis = await startRedis();
+    // its own process group, as the servers: Ctrl-C in the terminal must not stop it under the bench
+    localRedis = await startRedis({ ownProcessGroup: true });
+    const redisProcess = localRedis.process;
+    killOnForcedExit.add(() => redisProcess.kill('SIGKILL'));
     redis = new Redis(localRedis.url, { maxRetriesPerRequest: 1 });
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
     const app = await startServer(
@@ -221,6 +227,7 @@ async function run(options: BenchOptions): Promise<number> {
       },
     );
     started_.push(app);
+    killOnForcedExit.add(app.kill);
     const bare = await startServer(
       'bare route',
       bareEntry,
@@ -228,6 +235,7 @@ async function run(options: BenchOptions): Promise<number> {
       { nodeFlags, readyPath: '/purchase/safe', readyStatus: 200 },
     );
     started_.push(bare);
+    killOnForcedExit.add(bare.kill);
     const ctx: Context = { options, redis, servers: { app, bare }, adminToken };
     await restock(ctx, SKU.soldOut, 0);
 
@@ -317,11 +325,17 @@ if (require.main === module) {
     process.stdout.write(`${HELP}\n`);
     process.exit(0);
   }
-  // Ctrl-C stops the measurement under way; what was measured so far is still printed.
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(130);
+  // Ctrl-C stops the measurement under way; what was measured so far is still printed. The same handler
+  // as the attack's: one Ctrl-C that npm forwards a second time is still one.
+  const interrupt = interruptOnSigint(
+    { stdout: process.stdout, stderr: process.stderr, env: process.env },
+    'finishing with what was measured',
+    () => {
+      for (const kill of killOnForcedExit) kill();
+    },
+  );
+  interrupt.signal.addEventListener('abort', () => {
     interrupted = true;
-    log('interrupted: finishing with what was measured (Ctrl-C again to quit at once)');
     current?.stop();
   });
   run(options).then(

@@ -14,7 +14,10 @@ export interface ServerProcess {
   cpuMs(): number | undefined;
   /** the last lines it printed, for the error message when it dies */
   readonly output: string[];
+  readonly pid: number | undefined;
   stop(): Promise<void>;
+  /** SIGKILL, synchronous: the last resort when the bench itself must exit at once */
+  readonly kill: () => void;
 }
 
 /**
@@ -45,6 +48,9 @@ export async function startServer(
     cwd: repositoryRoot(),
     env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // its own process group: a Ctrl-C in the terminal reaches the whole foreground group, and the bench,
+    // which still has to read Redis's figures and print the table, stops its servers itself
+    detached: true,
   });
   const output: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -81,6 +87,10 @@ export async function startServer(
     url,
     cpuMs: () => (child.pid === undefined ? undefined : processCpuMs(child.pid)),
     output,
+    pid: child.pid,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
     stop: () => {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
