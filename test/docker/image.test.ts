@@ -28,8 +28,10 @@ describe('Dockerfile', () => {
   const stages = parseStages(readFileSync(DOCKERFILE, 'utf8'));
   const image: ImageConfig = imageConfig(stages);
 
-  it('ships a slim Node 20 image that runs as a non-root user', () => {
-    expect(image.base).toMatch(/^node:20[.-].*slim$/);
+  it('ships a slim image of a Node.js LTS line still supported (24: until April 2028), run as a non-root user', () => {
+    // Node 20 reached its end of life in April 2026: no more security fixes for the image
+    expect(image.base).toMatch(/^node:24[.-].*slim$/);
+    expect(stages.map((stage) => stage.base)).toEqual(stages.map(() => image.base));
     expect(image.user).toBeDefined();
     expect(['root', '0']).not.toContain(image.user?.split(':')[0]);
     expect(image.env.NODE_ENV).toBe('production');
