@@ -25,6 +25,11 @@ describe('npm run bench', () => {
     });
     expect(() => parseBenchArgs(['--rounds', '0'])).toThrow(/--rounds/);
     expect(() => parseBenchArgs(['--duration', 'ten'])).toThrow(/--duration/);
+    // digits only: Number() would read these as 0, 0, 16 and 2
+    expect(() => parseBenchArgs(['--warmup='])).toThrow(/--warmup/);
+    expect(() => parseBenchArgs(['--warmup', ' '])).toThrow(/--warmup/);
+    expect(() => parseBenchArgs(['--rounds', '0x10'])).toThrow(/--rounds/);
+    expect(() => parseBenchArgs(['--rounds', '2e0'])).toThrow(/--rounds/);
     expect(() => parseBenchArgs(['--nope'])).toThrow();
   });
 

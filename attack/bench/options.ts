@@ -78,8 +78,9 @@ function int(name: keyof typeof TABLE, raw: string | boolean | undefined): numbe
   const option = TABLE[name];
   if (option.kind !== 'int') throw new Error(`--${name} is not a number option`);
   if (raw === undefined) return option.default;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(value) || value < option.min || value > option.max) {
+  // digits only: Number() reads '' and ' ' as 0 and '0x10' as 16
+  const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(value) || value < option.min || value > option.max) {
     throw new Error(`--${name} must be an integer from ${option.min} to ${option.max}`);
   }
   return value;
