@@ -54,6 +54,17 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const interrupt = interruptOnSigint(io, 'stopping the run, then the fleet and Redis', () => {
     killRedis();
   });
+  // Ways out that skip the clean-up below: a hang-up (the terminal closed, the ssh session dropped), whose
+  // default would end this process at once, and a crash; the redis-server must not outlive either.
+  const onHangUp = (): void => {
+    killRedis();
+    process.exit(EXIT.hangUp);
+  };
+  const onExit = (): void => {
+    killRedis();
+  };
+  process.once('SIGHUP', onHangUp);
+  process.once('exit', onExit);
   // What was started, stopped in reverse order whatever happens.
   const cleanup: { what: string; stop: () => Promise<unknown> }[] = [];
   const began = Date.now();
@@ -125,6 +136,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       });
     }
     interrupt.dispose();
+    process.off('SIGHUP', onHangUp);
+    process.off('exit', onExit);
     io.stderr.write(`stopped everything the demo started (${seconds(began)} in all)\n`);
   }
 }

@@ -18,7 +18,8 @@ export interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
-export const EXIT = { ok: 0, broken: 1, usage: 2, interrupted: 130 } as const;
+/** 129 and 130: 128 + the signal (SIGHUP, SIGINT), as a shell reports a process it ended */
+export const EXIT = { ok: 0, broken: 1, usage: 2, hangUp: 129, interrupted: 130 } as const;
 
 export interface Session {
   readonly report: AttackReport;

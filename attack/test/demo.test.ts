@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testRedisUrl, uniqueSku } from '../../test/support/fixtures';
@@ -190,5 +191,39 @@ describe('npm run demo', () => {
       () => true,
     );
     expect(refused).toBe(true);
+  });
+
+  it('when its terminal goes away (SIGHUP) during the unsafe run, then its private redis-server goes too', async () => {
+    const demo = runCli(
+      'demo',
+      ['--sku', uniqueSku('demo'), '--requests', '200000', '--connections', '20', '--warmup', '0'],
+      { REDIS_URL: '' },
+    );
+    const deadline = Date.now() + 120_000;
+    while (!/^fleet: /m.test(demo.stderr()) && demo.child.exitCode === null && Date.now() < deadline) {
+      await sleep(50);
+    }
+    const port = Number(/^redis: private redis-server on 127\.0\.0\.1:(\d+)$/m.exec(demo.stderr())?.[1]);
+    expect(port).toBeGreaterThan(0);
+    await sleep(500);
+    // The redis-server has a process group of its own (so that Ctrl-C reaches only the demo): a hang-up
+    // that ends the demo does not reach it, and nothing would stop it afterwards.
+    demo.child.kill('SIGHUP');
+    await demo.exited;
+    let answered = true;
+    for (let attempt = 0; attempt < 50 && answered; attempt += 1) {
+      answered = await new Promise<boolean>((resolve) => {
+        const socket = createConnection({ host: '127.0.0.1', port });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => {
+          resolve(false);
+        });
+      });
+      if (answered) await sleep(100);
+    }
+    expect(answered).toBe(false);
   });
 });
