@@ -126,24 +126,25 @@ export function formatTable(report: AttackReport, style: TableStyle): string {
   return [heading, '', line(headers.map(plain)), rule, ...body.map(line), ...interrupted, ''].join('\n');
 }
 
+function unsafeSentence(unsafe: RunResult): string {
+  // "did not oversell this time" would be read as luck; against a deployment it usually means the
+  // endpoint is switched off, which is the production default
+  if (unsafe.answered > 0 && unsafe.statuses['404'] === unsafe.answered) {
+    return 'unsafe endpoint is off on this target (404 to every purchase: UNSAFE_ENDPOINT=off, the production default)';
+  }
+  if (unsafe.oversold === 0) {
+    return `unsafe did not oversell this time (sold ${unsafe.sold} of ${unsafe.stock})`;
+  }
+  // oversold counts the log when it holds more than the 200s said: name it, so that the sentence adds up
+  const log = (unsafe.unitsInLog ?? 0) > unsafe.sold ? ` (${unsafe.unitsInLog} units in its log)` : '';
+  return `unsafe sold ${unsafe.sold} of ${unsafe.stock}${log}: oversold by ${unsafe.oversold}`;
+}
+
 /** One sentence under the table, the one a presenter reads out. */
 export function formatVerdict(report: AttackReport, style: TableStyle): string {
   const parts: string[] = [];
   const { unsafe, safe } = report.runs;
-  if (unsafe) {
-    // "did not oversell this time" would be read as luck; against a deployment it usually means the
-    // endpoint is switched off, which is the production default
-    const off = unsafe.answered > 0 && unsafe.statuses['404'] === unsafe.answered;
-    parts.push(
-      off
-        ? 'unsafe endpoint is off on this target (404 to every purchase: UNSAFE_ENDPOINT=off, the production default)'
-        : unsafe.oversold > 0
-          ? `unsafe sold ${unsafe.sold} of ${unsafe.stock}${
-              (unsafe.unitsInLog ?? 0) > unsafe.sold ? ` (${unsafe.unitsInLog} units in its log)` : ''
-            }: oversold by ${unsafe.oversold}`
-          : `unsafe did not oversell this time (sold ${unsafe.sold} of ${unsafe.stock})`,
-    );
-  }
+  if (unsafe) parts.push(unsafeSentence(unsafe));
   if (safe) {
     const held = report.safeHeld;
     const text =
