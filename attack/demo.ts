@@ -49,22 +49,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 
   // The fleet's workers exit by themselves when this process goes (node:cluster); the redis-server, in
-  // its own process group, would not.
+  // its own process group, would not. Every way out that skips the clean-up below passes through 'exit':
+  // a second Ctrl-C, a hang-up (the terminal closed, the ssh session dropped: by default it would end
+  // this process without one), a crash.
   let killRedis = (): void => undefined;
-  const interrupt = interruptOnSigint(io, 'stopping the run, then the fleet and Redis', () => {
-    killRedis();
-  });
-  // Ways out that skip the clean-up below: a hang-up (the terminal closed, the ssh session dropped), whose
-  // default would end this process at once, and a crash; the redis-server must not outlive either.
-  const onHangUp = (): void => {
-    killRedis();
-    process.exit(EXIT.hangUp);
-  };
   const onExit = (): void => {
     killRedis();
   };
-  process.once('SIGHUP', onHangUp);
+  const onHangUp = (): void => {
+    process.exit(EXIT.hangUp);
+  };
   process.once('exit', onExit);
+  process.once('SIGHUP', onHangUp);
+  const interrupt = interruptOnSigint(io, 'stopping the run, then the fleet and Redis');
   // What was started, stopped in reverse order whatever happens.
   const cleanup: { what: string; stop: () => Promise<unknown> }[] = [];
   const began = Date.now();
