@@ -6,6 +6,7 @@ import type { LocalRedis } from '../../attack/local/redis-server';
 import { withRedis } from '../../attack/local/with-redis';
 import { auth, startTestService, uniqueSku } from '../support/fixtures';
 import type { TestService } from '../support/fixtures';
+import { isReplicaSynced } from '../support/redis-sentinel';
 
 /**
  * REDIS_WAIT_REPLICAS=1 with a replica that stops acknowledging (SIGSTOP: a replica in a zone that is
@@ -29,10 +30,8 @@ describe('a retry of a purchase no replica confirmed (REDIS_WAIT_REPLICAS=1)', (
     // no 5 s wait before the first sync: the replica holds everything before the test starts
     primary = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
     replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
-    for (let attempt = 0; ; attempt += 1) {
-      const info = await withRedis(replica.port, (redis) => redis.info('replication'));
-      if (/^master_link_status:up\r?$/m.test(info)) break;
-      if (attempt > 100) throw new Error(`the replica never synced:\n${info}`);
+    for (let attempt = 0; !(await isReplicaSynced(replica.port)); attempt += 1) {
+      if (attempt > 100) throw new Error('the replica never synced');
       await sleep(100);
     }
     // A WAIT long enough for a replica that is merely slow (a busy machine) to confirm; the one stopped by

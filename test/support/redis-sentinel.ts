@@ -90,6 +90,13 @@ async function startSentinel(primaryPort: number): Promise<LocalSentinel> {
  * (`SENTINEL CKQUORUM` passes), so that a failover can be authorised as soon as the primary dies, and
  * until the replica has finished its first sync.
  */
+/** true once the replica on `port` has its link to the primary up, i.e. its first sync is done */
+export async function isReplicaSynced(port: number): Promise<boolean> {
+  return withRedis(port, (redis) => redis.info('replication'))
+    .then((info) => /^master_link_status:up\r?$/m.test(info))
+    .catch(() => false);
+}
+
 export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
@@ -126,9 +133,7 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
       // The replica must hold the data before anything can fail over to it. Its first sync starts only
       // after the primary's repl-diskless-sync-delay (5 s by default), and the sentinels will promote a
       // replica that never synced: a primary killed sooner is replaced by an empty one, every SKU gone.
-      const synced = await withRedis(replica.port, (redis) => redis.info('replication'))
-        .then((info) => /^master_link_status:up\r?$/m.test(info))
-        .catch(() => false);
+      const synced = await isReplicaSynced(replica.port);
       if (ready.every(Boolean) && synced) break;
       if (Date.now() > deadline) {
         throw new Error(
