@@ -30,13 +30,7 @@ function toPurchase(req: PurchaseRequest, method: PurchaseMethod, outcome: Purch
     case 'unknown_sku':
       throw new AppError('unknown_sku', `no product with SKU ${req.sku}`);
     case 'sold_out':
-      throw new AppError(
-        'sold_out',
-        outcome.remaining === 0
-          ? `${req.sku} is sold out`
-          : `only ${outcome.remaining} of ${req.sku} left, ${req.quantity} requested`,
-        { remaining: outcome.remaining },
-      );
+      throw soldOut(req, outcome.remaining);
     case 'limit_exceeded':
       throw new AppError('limit_exceeded', `this user may buy ${outcome.allowed} more of ${req.sku}`, {
         allowed: outcome.allowed,
@@ -49,6 +43,16 @@ function toPurchase(req: PurchaseRequest, method: PurchaseMethod, outcome: Purch
   }
 }
 
+function soldOut(req: PurchaseRequest, remaining: number): AppError {
+  return new AppError(
+    'sold_out',
+    remaining === 0
+      ? `${req.sku} is sold out`
+      : `only ${remaining} of ${req.sku} left, ${req.quantity} requested`,
+    { remaining },
+  );
+}
+
 const fingerprint = (req: PurchaseRequest): string => `${req.quantity}|${req.userId ?? ''}`;
 
 export class PurchaseService {
@@ -59,14 +63,29 @@ export class PurchaseService {
     private readonly soldOut?: SoldOutMarks,
   ) {}
 
-  /** The atomic purchase: a single script does every check and write in one round trip. */
-  async purchaseSafe(req: PurchaseRequest): Promise<Purchase> {
-    const marks = this.soldOut;
+  /** true while some SKU is marked sold out here: only then can `refusalWithoutStore` refuse anything */
+  get refusesWithoutStore(): boolean {
+    return this.soldOut !== undefined && this.soldOut.trusted && this.soldOut.size > 0;
+  }
+
+  /**
+   * The answer to a safe purchase when this process can give it without the store: the sold-out refusal
+   * the script would give, for a SKU marked sold out. Undefined when only the store can answer.
+   */
+  refusalWithoutStore(req: PurchaseRequest): AppError | undefined {
     // With an Idempotency-Key the answer may be the replay of an earlier success, which only the store
     // knows: such a request always asks it. Without one, the script would answer sold_out, as we do.
-    if (marks && req.idempotencyKey === undefined && marks.isSoldOut(req.sku)) {
-      return toPurchase(req, 'safe', { kind: 'sold_out', remaining: 0 });
+    if (this.soldOut && req.idempotencyKey === undefined && this.soldOut.isSoldOut(req.sku)) {
+      return soldOut(req, 0);
     }
+    return undefined;
+  }
+
+  /** The atomic purchase: a single script does every check and write in one round trip. */
+  async purchaseSafe(req: PurchaseRequest): Promise<Purchase> {
+    const refusal = this.refusalWithoutStore(req);
+    if (refusal) throw refusal;
+    const marks = this.soldOut;
     const generation = marks?.generation ?? 0;
     const outcome = await this.store.purchase(
       req.sku,

@@ -1,6 +1,5 @@
+import type { RequestListener } from 'node:http';
 import express from 'express';
-import type { Express } from 'express';
-import helmet from 'helmet';
 import type { Config } from '../config';
 import type { Catalogue } from '../domain/catalogue';
 import type { PurchaseService } from '../domain/purchase';
@@ -9,6 +8,7 @@ import type { Metrics } from '../observability/metrics';
 import { adminAuth } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
 import { readJsonBody } from './middleware/read-json-body';
+import { securityHeaders } from './middleware/security-headers';
 import { errorHandler, notFound } from './problem';
 import { catalogueRoutes } from './routes/catalogue-routes';
 import { operationsRoutes } from './routes/operations-routes';
@@ -31,7 +31,7 @@ export interface AppDependencies {
 const BODY_LIMIT = 4096;
 
 /** Builds the Express app. No listening, no Redis connection: server.ts does that. */
-export function createApp(deps: AppDependencies): Express {
+export function createApp(deps: AppDependencies): RequestListener {
   const { config, logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -39,32 +39,14 @@ export function createApp(deps: AppDependencies): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(
-    observeRequests(logger, metrics, {
-      ...config,
-      isDraining: () => deps.readiness.isDraining(),
-      closed: deps.closed,
-    }),
-  );
-  // helmet for a JSON API: no document is ever rendered, so the policy forbids everything, and the
-  // headers that only mean something to a browser rendering a page (or to IE, Flash and Adobe readers)
-  // are not sent: every header is work on every response.
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-      },
-      xFrameOptions: { action: 'deny' },
-      crossOriginEmbedderPolicy: false,
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-    }),
-  );
+  const observer = observeRequests(logger, metrics, {
+    ...config,
+    isDraining: () => deps.readiness.isDraining(),
+    closed: deps.closed,
+  });
+  const headers = securityHeaders();
+  app.use(observer.middleware);
+  app.use(headers);
   app.use(readJsonBody({ limit: BODY_LIMIT }));
 
   const validators = createValidators(config);
@@ -75,5 +57,6 @@ export function createApp(deps: AppDependencies): Express {
 
   app.use(notFound());
   app.use(errorHandler(logger, metrics));
+
   return app;
 }

@@ -14,6 +14,8 @@ const printable = z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1-128 printa
 
 export interface Validators {
   purchase(req: Request): PurchaseRequest;
+  /** the same, from a body already parsed and the Idempotency-Key header's value */
+  purchaseOf(body: unknown, idempotencyKey: unknown): PurchaseRequest;
   skuQuery(req: Request): string;
   resetQuery(req: Request): { sku: string; amount: number };
   skuParam(value: unknown): string;
@@ -57,17 +59,20 @@ export function createValidators(options: {
     perUserLimit: z.number().int('must be an integer').min(0).max(1_000_000_000).default(0),
   });
 
+  const purchaseOf = (rawBody: unknown, rawKey: unknown): PurchaseRequest => {
+    const body = check(purchaseBody, rawBody, 'body');
+    const key = check(idempotencyKey, rawKey, 'header.Idempotency-Key');
+    return {
+      sku: body?.sku ?? options.defaultSku,
+      quantity: body?.quantity ?? 1,
+      userId: body?.userId,
+      idempotencyKey: key,
+    };
+  };
+
   return {
-    purchase(req) {
-      const body = check(purchaseBody, req.body, 'body');
-      const key = check(idempotencyKey, req.get('idempotency-key'), 'header.Idempotency-Key');
-      return {
-        sku: body?.sku ?? options.defaultSku,
-        quantity: body?.quantity ?? 1,
-        userId: body?.userId,
-        idempotencyKey: key,
-      };
-    },
+    purchase: (req) => purchaseOf(req.body, req.get('idempotency-key')),
+    purchaseOf,
     skuQuery: (req) => check(skuQuery, req.query, 'query').sku,
     resetQuery: (req) => check(resetQuery, req.query, 'query'),
     skuParam: (value) => check(skuSchema, value, 'path.sku'),

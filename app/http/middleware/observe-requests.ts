@@ -20,6 +20,13 @@ interface ResponseFinished {
   readonly response: ServerResponse;
 }
 
+export interface RequestObserver {
+  /** the Express middleware: every request the app answers */
+  readonly middleware: RequestHandler;
+  /** the same for a request answered before the app (the sold-out fast path), on the route it would take */
+  answeredEarly(res: ServerResponse, route: string, startedAt: number): void;
+}
+
 /**
  * Per request: the instance header (the attack harness counts how sales spread over the fleet), the
  * latency histogram, and a log line only when it is worth one: always for slow requests and server
@@ -35,10 +42,11 @@ export function observeRequests(
   logger: Logger,
   metrics: Metrics,
   options: RequestObserverOptions,
-): RequestHandler {
+): RequestObserver {
   const accessLog = logger.isLevelEnabled('debug');
   const started = Symbol('startedAt');
-  type Observed = ServerResponse & { [started]?: number };
+  const earlyRoute = Symbol('earlyRoute');
+  type Observed = ServerResponse & { [started]?: number; [earlyRoute]?: string };
 
   const finished = (message: unknown): void => {
     const res = (message as ResponseFinished).response as Observed;
@@ -46,23 +54,43 @@ export function observeRequests(
     if (startedAt === undefined) return;
     const ms = performance.now() - startedAt;
     const req = res.req as Request;
-    const route = routeOf(req);
+    // a request answered before the app never became an Express request: no route, no originalUrl
+    const early = res[earlyRoute];
+    const route = early ?? routeOf(req);
     metrics.httpRequest(route, res.statusCode, ms / 1000);
     if (ms >= options.slowRequestMs) {
       logger.warn({ method: req.method, route, status: res.statusCode, ms }, 'slow request');
     } else if (accessLog) {
-      logger.debug({ method: req.method, url: req.originalUrl, status: res.statusCode, ms }, 'request');
+      logger.debug(
+        {
+          method: req.method,
+          url: early === undefined ? req.originalUrl : req.url,
+          status: res.statusCode,
+          ms,
+        },
+        'request',
+      );
     }
   };
   subscribe(RESPONSE_FINISHED, finished);
   options.closed?.addEventListener('abort', () => unsubscribe(RESPONSE_FINISHED, finished), { once: true });
 
-  return (_req, res: Observed, next) => {
-    res[started] = performance.now();
+  const begin = (res: Observed, startedAt: number): void => {
+    res[started] = startedAt;
     res.setHeader('X-Instance-Id', options.instanceId);
     // While draining, tell keep-alive clients to reconnect, so that they move to another instance.
     if (options.isDraining()) res.setHeader('Connection', 'close');
-    next();
+  };
+
+  return {
+    middleware: (_req, res: Observed, next) => {
+      begin(res, performance.now());
+      next();
+    },
+    answeredEarly: (res: Observed, route, startedAt) => {
+      res[earlyRoute] = route;
+      begin(res, startedAt);
+    },
   };
 }
 
