@@ -14,6 +14,7 @@ import { catalogueRoutes } from './routes/catalogue-routes';
 import { operationsRoutes } from './routes/operations-routes';
 import type { Readiness } from './routes/operations-routes';
 import { purchaseRoutes } from './routes/purchase-routes';
+import { soldOutFastPath } from './sold-out-fast-path';
 import { createValidators } from './validation';
 
 export interface AppDependencies {
@@ -30,7 +31,11 @@ export interface AppDependencies {
 /** Purchase bodies are a few dozen bytes; anything near this is not a purchase. */
 const BODY_LIMIT = 4096;
 
-/** Builds the Express app. No listening, no Redis connection: server.ts does that. */
+/**
+ * Builds the request listener: the Express app, and in front of it the sold-out fast path, which shares
+ * the app's observer, security headers, validators and body reader. No listening, no Redis connection:
+ * server.ts does that.
+ */
 export function createApp(deps: AppDependencies): RequestListener {
   const { config, logger, metrics } = deps;
   const app = express();
@@ -58,5 +63,12 @@ export function createApp(deps: AppDependencies): RequestListener {
   app.use(notFound());
   app.use(errorHandler(logger, metrics));
 
-  return app;
+  return soldOutFastPath(app, {
+    purchases: deps.purchases,
+    validators,
+    observer,
+    securityHeaders: headers,
+    metrics,
+    bodyLimit: BODY_LIMIT,
+  });
 }

@@ -4,6 +4,8 @@ import type { ClientRequest } from 'node:http';
 export interface RawAnswer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
+  /** the response's header lines as sent: name, value, name, value... in order */
+  readonly rawHeaders: readonly string[];
   readonly body: string;
 }
 
@@ -14,7 +16,14 @@ export interface RawAnswer {
  */
 export function rawRequest(
   url: string,
-  options: { method: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+  options: {
+    method: string;
+    path: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** send the body with Transfer-Encoding: chunked instead of a Content-Length */
+    chunked?: boolean;
+  },
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const target = new URL(url);
@@ -25,13 +34,15 @@ export function rawRequest(
       path: options.path,
       agent: false,
       headers: {
-        ...(options.body === undefined ? {} : { 'content-length': String(Buffer.byteLength(options.body)) }),
+        ...(options.body === undefined || options.chunked === true
+          ? {}
+          : { 'content-length': String(Buffer.byteLength(options.body)) }),
         ...options.headers,
       },
     });
     req.setTimeout(10_000, () => req.destroy());
     req.on('error', () => {
-      resolve({ status: 0, headers: {}, body: '' });
+      resolve({ status: 0, headers: {}, rawHeaders: [], body: '' });
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -40,14 +51,21 @@ export function rawRequest(
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
+          rawHeaders: res.rawHeaders,
           body: Buffer.concat(chunks).toString(),
         });
       });
       res.on('error', () => {
-        resolve({ status: 0, headers: {}, body: '' });
+        resolve({ status: 0, headers: {}, rawHeaders: [], body: '' });
       });
     });
-    req.end(options.body);
+    if (options.chunked === true && options.body !== undefined) {
+      // written before end(): Node sends it chunked, having no length to announce
+      req.write(options.body);
+      req.end();
+    } else {
+      req.end(options.body);
+    }
   });
 }
 
