@@ -29,6 +29,30 @@ describe('SoldOutMarks', () => {
     expect(marks.size).toBe(0);
   });
 
+  it('when every mark has expired, then none refuses any more, even for SKUs nobody asked about again', () => {
+    const marks = trusted(1000);
+    marks.mark('a', marks.generation);
+    clock += 500;
+    marks.mark('b', marks.generation);
+    expect(marks.refusesAny).toBe(true);
+    clock += 500; // a has expired, b has not
+    expect(marks.refusesAny).toBe(true);
+    clock += 500;
+    expect(marks.refusesAny).toBe(false);
+    expect(marks.size).toBe(0);
+  });
+
+  it('when no mark is trusted or none is set, then none refuses', () => {
+    const marks = new SoldOutMarks(1000, now);
+    expect(marks.refusesAny).toBe(false);
+    marks.trust();
+    expect(marks.refusesAny).toBe(false);
+    marks.mark('a', marks.generation);
+    expect(marks.refusesAny).toBe(true);
+    marks.distrust();
+    expect(marks.refusesAny).toBe(false);
+  });
+
   it('when a restock is announced, then that SKU is no longer refused, and the others still are', () => {
     const marks = trusted();
     marks.mark('a', marks.generation);

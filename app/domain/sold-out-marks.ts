@@ -17,6 +17,8 @@
 export class SoldOutMarks {
   /** SKU -> when its mark expires, on the monotonic clock */
   private readonly marks = new Map<string, number>();
+  /** when the last mark to expire expires: past it, every mark has */
+  private lastExpiry = 0;
   private cleared = 0;
   private listening = false;
 
@@ -43,7 +45,9 @@ export class SoldOutMarks {
   /** The store answered "none left" to a request sent at `generation`. */
   mark(sku: string, generation: number): void {
     if (!this.listening || generation !== this.cleared) return;
-    this.marks.set(sku, this.now() + this.ttlMs);
+    const expires = this.now() + this.ttlMs;
+    this.marks.set(sku, expires);
+    this.lastExpiry = Math.max(this.lastExpiry, expires);
   }
 
   /** `sku` was restocked somewhere */
@@ -69,6 +73,18 @@ export class SoldOutMarks {
     return this.listening;
   }
 
+  /**
+   * true while some mark may still refuse a purchase. Expired marks are otherwise only dropped when their
+   * SKU is asked about again; this drops them all at once when the last has expired, so that a SKU
+   * nobody asks about any more does not keep the callers' sold-out work (the fast path) engaged.
+   */
+  get refusesAny(): boolean {
+    if (!this.listening || this.marks.size === 0) return false;
+    if (this.now() < this.lastExpiry) return true;
+    this.marks.clear();
+    return false;
+  }
+
   get size(): number {
     return this.marks.size;
   }
@@ -76,5 +92,6 @@ export class SoldOutMarks {
   private dropAll(): void {
     this.cleared += 1;
     this.marks.clear();
+    this.lastExpiry = 0;
   }
 }
