@@ -1,6 +1,8 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, ServerResponse } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import express from 'express';
 import request from 'supertest';
 import { PurchaseService } from '../app/domain/purchase';
@@ -9,6 +11,7 @@ import { SoldOutMarks } from '../app/domain/sold-out-marks';
 import { observeRequests } from '../app/http/middleware/observe-requests';
 import { readJsonBody } from '../app/http/middleware/read-json-body';
 import { securityHeaders } from '../app/http/middleware/security-headers';
+import type { SecurityHeaders } from '../app/http/middleware/security-headers';
 import { errorHandler } from '../app/http/problem';
 import { soldOutFastPath } from '../app/http/sold-out-fast-path';
 import { createValidators } from '../app/http/validation';
@@ -29,14 +32,24 @@ function series(metrics: string, name: string, ...labels: string[]): number {
   return line === undefined ? 0 : Number(line.split(' ').pop());
 }
 
+async function listen(listener: RequestListener): Promise<{ server: Server; url: string }> {
+  const server = createServer(listener);
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
 /**
  * What the fast path answers and what it hands on, with an app behind it that says who answered: it
- * echoes the body its own body reader found, so a body the fast path read and handed over is visible.
+ * echoes the body its own body reader found, and whether the request's stream had already been read
+ * when the app got it, so a body the fast path read and handed over is visible.
  */
 describe('the sold-out fast path, in front of an app', () => {
   const DEFAULT_SKU = 'default-sku';
   const MARKED = 'gone';
-  const marks = new SoldOutMarks(MARK_TTL_MS);
+  /** moves the marks' clock forward, to expire them without waiting */
+  let clockAhead = 0;
+  const marks = new SoldOutMarks(MARK_TTL_MS, () => performance.now() + clockAhead);
   // refusals from marks never reach the store: any call to it is a failure of this test
   const store = new Proxy({} as InventoryStore, {
     get: (_target, method) => () => Promise.reject(new Error(`the store was asked: ${String(method)}`)),
@@ -53,6 +66,9 @@ describe('the sold-out fast path, in front of an app', () => {
   let appCalls = 0;
   let server: Server;
   let url: string;
+  /** the same app behind a fast path whose security headers fail */
+  let faulty: Server;
+  let faultyUrl: string;
 
   beforeAll(async () => {
     const validators = createValidators({ defaultSku: DEFAULT_SKU, defaultStock: 10, maxQuantity: 10 });
@@ -64,44 +80,53 @@ describe('the sold-out fast path, in front of an app', () => {
     });
     const headers = securityHeaders();
     const app = express();
+    app.use((req, res, next) => {
+      res.locals.readInFront = req.readableEnded;
+      next();
+    });
     app.use(observer.middleware, headers, readJsonBody({ limit: 4096 }));
     app.all('/{*path}', (req, res) => {
       appCalls += 1;
-      res.status(299).json({ app: true, body: req.body as unknown });
+      res
+        .status(299)
+        .json({ app: true, body: req.body as unknown, readInFront: res.locals.readInFront as unknown });
     });
     app.use(errorHandler(logger, metrics));
-    server = createServer(
-      soldOutFastPath(app, {
-        purchases,
-        validators,
-        observer,
-        securityHeaders: headers,
-        metrics,
-        bodyLimit: 4096,
-      }),
-    );
-    server.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const parts = { purchases, validators, observer, securityHeaders: headers, metrics, bodyLimit: 4096 };
+    ({ server, url } = await listen(soldOutFastPath(app, parts)));
+    const failing: SecurityHeaders = (_req, _res, next) => {
+      next(new Error('the security headers failed'));
+    };
+    ({ server: faulty, url: faultyUrl } = await listen(
+      soldOutFastPath(app, { ...parts, securityHeaders: failing }),
+    ));
   });
   afterAll(async () => {
     closed.abort();
     await new Promise((resolve) => server.close(resolve));
+    await new Promise((resolve) => faulty.close(resolve));
   });
   beforeEach(() => {
     appCalls = 0;
     draining = false;
+    clockAhead = 0;
     marks.trust();
     marks.mark(MARKED, marks.generation);
     marks.mark(DEFAULT_SKU, marks.generation);
   });
 
-  const post = (body: string | undefined, headers: Record<string, string> = {}, path = '/purchase/safe') =>
-    rawRequest(url, {
+  const post = (
+    body: string | undefined,
+    headers: Record<string, string> = {},
+    path = '/purchase/safe',
+    extra: { bodyDelayMs?: number; to?: string } = {},
+  ) =>
+    rawRequest(extra.to ?? url, {
       method: 'POST',
       path,
       headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body,
+      bodyDelayMs: extra.bodyDelayMs,
     });
 
   const expectRefusedHere = (answer: RawAnswer, sku: string): void => {
@@ -128,9 +153,13 @@ describe('the sold-out fast path, in front of an app', () => {
     expectRefusedHere(await post(undefined), DEFAULT_SKU);
   });
 
-  it('when the instance is draining, then the early refusal asks the client to reconnect, as the app does', async () => {
+  it('when the instance is draining, then the early refusal asks a keep-alive client to reconnect, as the app does', async () => {
+    const keepAlive = { connection: 'keep-alive' };
+    const before = await post(JSON.stringify({ sku: MARKED }), keepAlive);
+    expectRefusedHere(before, MARKED);
+    expect(before.headers.connection).toBe('keep-alive');
     draining = true;
-    const answer = await post(JSON.stringify({ sku: MARKED }));
+    const answer = await post(JSON.stringify({ sku: MARKED }), keepAlive);
     expectRefusedHere(answer, MARKED);
     expect(answer.headers.connection).toBe('close');
   });
@@ -138,7 +167,11 @@ describe('the sold-out fast path, in front of an app', () => {
   it('when a SKU is not marked, then the app answers, with the body the fast path read handed over', async () => {
     const answer = await post(JSON.stringify({ sku: 'in-stock', quantity: 1 }));
     expect(answer.status).toBe(299);
-    expect(JSON.parse(answer.body)).toEqual({ app: true, body: { sku: 'in-stock', quantity: 1 } });
+    expect(JSON.parse(answer.body)).toEqual({
+      app: true,
+      body: { sku: 'in-stock', quantity: 1 },
+      readInFront: true,
+    });
     expect(appCalls).toBe(1);
   });
 
@@ -147,7 +180,47 @@ describe('the sold-out fast path, in front of an app', () => {
     marks.trust();
     const answer = await post(JSON.stringify({ sku: MARKED }));
     expect(answer.status).toBe(299);
-    expect(JSON.parse(answer.body)).toEqual({ app: true, body: { sku: MARKED } });
+    expect(JSON.parse(answer.body)).toEqual({ app: true, body: { sku: MARKED }, readInFront: false });
+  });
+
+  it('when every mark has expired, though nobody asked about those SKUs since, then the app reads the body itself', async () => {
+    clockAhead = MARK_TTL_MS;
+    const answer = await post(JSON.stringify({ sku: 'in-stock' }));
+    expect(answer.status).toBe(299);
+    expect(JSON.parse(answer.body)).toEqual({ app: true, body: { sku: 'in-stock' }, readInFront: false });
+  });
+
+  it('when a body arrives late, then the request is timed from its start, whether the app or the fast path answers', async () => {
+    const DELAY_MS = 150;
+    const seconds = async (status: string): Promise<number> =>
+      series(
+        await metrics.registry.metrics(),
+        'flashsale_http_request_duration_seconds_sum',
+        `status="${status}"`,
+      );
+    const before = { app: await seconds('299'), here: await seconds('409') };
+    const handedOn = await post(JSON.stringify({ sku: 'in-stock' }), {}, '/purchase/safe', {
+      bodyDelayMs: DELAY_MS,
+    });
+    expect(handedOn.status).toBe(299);
+    expect(JSON.parse(handedOn.body)).toMatchObject({ readInFront: true });
+    appCalls = 0;
+    expectRefusedHere(
+      await post(JSON.stringify({ sku: MARKED }), {}, '/purchase/safe', { bodyDelayMs: DELAY_MS }),
+      MARKED,
+    );
+    // a lower bound, not a speed: the clock cannot have run for less than the wait for the body
+    expect((await seconds('299')) - before.app).toBeGreaterThanOrEqual(DELAY_MS / 1000);
+    expect((await seconds('409')) - before.here).toBeGreaterThanOrEqual(DELAY_MS / 1000);
+  });
+
+  it('when writing the early refusal fails, then the app answers instead, and the process goes on', async () => {
+    const answer = await post(JSON.stringify({ sku: MARKED }), {}, '/purchase/safe', { to: faultyUrl });
+    expect(answer.status).toBe(299);
+    expect(JSON.parse(answer.body)).toMatchObject({ app: true, body: { sku: MARKED } });
+    expect(appCalls).toBe(1);
+    appCalls = 0;
+    expectRefusedHere(await post(JSON.stringify({ sku: MARKED })), MARKED);
   });
 
   it.each<[string, () => Promise<RawAnswer>, number]>([
@@ -210,10 +283,16 @@ describe('the sold-out fast path, in front of an app', () => {
 /**
  * On a running service: the fast path's refusal is the answer the Express route gives, byte for byte
  * but for the Date. The route answers a chunked body (which the fast path leaves alone) from the same
- * mark, and a keyed purchase from the script in Redis.
+ * mark, and a keyed purchase from the script in Redis. Which of them Express handled is read from Node's
+ * own channel of finished responses: Express gives every response it handles its own prototype.
  */
 describe('the sold-out fast path, on a running service', () => {
   let svc: TestService;
+  const throughExpress: boolean[] = [];
+  const onFinished = (message: unknown): void => {
+    const { response } = message as { response: ServerResponse };
+    throughExpress.push(Object.getPrototypeOf(response) !== ServerResponse.prototype);
+  };
 
   beforeAll(async () => {
     svc = await startTestService({ SOLD_OUT_MARK_TTL_MS: String(MARK_TTL_MS) });
@@ -222,6 +301,12 @@ describe('the sold-out fast path, on a running service', () => {
     }
   });
   afterAll(() => svc.stop());
+  beforeEach(() => {
+    subscribe('http.server.response.finish', onFinished);
+  });
+  afterEach(() => {
+    unsubscribe('http.server.response.finish', onFinished);
+  });
 
   /** the header lines, Date left out: the one that differs between any two answers */
   const linesOf = (answer: RawAnswer): string[][] => {
@@ -242,6 +327,7 @@ describe('the sold-out fast path, on a running service', () => {
 
     const body = JSON.stringify({ sku });
     const headers = { 'content-type': 'application/json' };
+    throughExpress.length = 0;
     const early = await rawRequest(svc.url, { method: 'POST', path: '/purchase/safe', headers, body });
     const route = await rawRequest(svc.url, {
       method: 'POST',
@@ -257,6 +343,7 @@ describe('the sold-out fast path, on a running service', () => {
       body,
     });
 
+    expect(throughExpress).toEqual([false, true, true]);
     expect(early.status).toBe(409);
     expect(JSON.parse(early.body)).toMatchObject({ code: 'sold_out', remaining: 0 });
     for (const other of [route, script]) {

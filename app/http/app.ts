@@ -50,6 +50,8 @@ export function createApp(deps: AppDependencies): RequestListener {
     closed: deps.closed,
   });
   const headers = securityHeaders();
+  // The sold-out fast path (at the end) answers its refusals with these three and nothing else: a
+  // middleware added here that every purchase must pass (a rate limit, an auth check) goes there too.
   app.use(observer.middleware);
   app.use(headers);
   app.use(readJsonBody({ limit: BODY_LIMIT }));

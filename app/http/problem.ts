@@ -45,12 +45,24 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
  * Sends a refusal (sold out, limit, bad input) a turn of the event loop later.
  *
  * A refusal decided without a round trip (a sold-out mark), written the moment its request is read,
- * would be one write, and one wake-up of a peer, per request. Answered in the event loop's check phase instead, every refusal read in this turn goes out
- * together, as purchases answered by one Redis reply do. The wait is one turn of the loop; on the 2-core
- * machine it took a sold-out answer from 212 to 185 µs of server CPU (process.nextTick: no change).
+ * would be one write, and one wake-up of a peer, per request. Answered in the event loop's check phase
+ * instead, every refusal read in this turn goes out together, as purchases answered by one Redis reply
+ * do. The wait is one turn of the loop; on the 2-core machine it took a sold-out answer from 212 to
+ * 185 µs of server CPU (process.nextTick: no change).
+ *
+ * The write runs outside the caller's stack, so a fault in it goes to `onFault` (the route's `next`),
+ * not up to the event loop, where it would end the process.
  */
-export function sendRefusal(res: ServerResponse, error: AppError): void {
-  setImmediate(sendProblem, res, error);
+export function sendRefusal(res: ServerResponse, error: AppError, onFault: (fault: unknown) => void): void {
+  setImmediate(writeRefusal, res, error, onFault);
+}
+
+function writeRefusal(res: ServerResponse, error: AppError, onFault: (fault: unknown) => void): void {
+  try {
+    sendProblem(res, error);
+  } catch (fault) {
+    onFault(fault);
+  }
 }
 
 /** the answer to a body that is not JSON, whichever reader found out */

@@ -1,5 +1,4 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { PurchaseService } from '../domain/purchase';
 import type { Metrics } from '../observability/metrics';
 import type { JsonBody } from './middleware/read-json-body';
@@ -21,7 +20,11 @@ export interface FastPathParts {
   readonly bodyLimit: number;
 }
 
-const noop = (): void => undefined;
+/** helmet's `next`: it only ever passes an error on, and here an error is a fault of ours */
+const rethrow = (error?: unknown): void => {
+  if (error === undefined) return;
+  throw error instanceof Error ? error : new Error('the security headers failed', { cause: error });
+};
 
 /**
  * Sold-out refusals, answered in front of Express.
@@ -38,28 +41,47 @@ const noop = (): void => undefined;
  * Everything else goes to the app unchanged: other routes, a purchase with an Idempotency-Key (only the
  * store knows whether it is the retry of a success), a body in any but the plain shape, a body that is not
  * valid JSON or not a valid purchase (the app gives the 400), and every purchase no mark refuses. A body
- * read here is handed over to the app's body reader, never read twice. While no SKU is marked, nothing is
- * read here at all.
+ * read here is handed over to the app's body reader, never read twice, and the request's clock starts
+ * here, so its time includes that read whoever answers. While no SKU is marked, nothing is read here at
+ * all.
+ *
+ * This is outside Express's error handling: a fault here (a throw while writing the refusal) would be an
+ * uncaught exception, i.e. the end of the process. So a fault hands the request to the app, which runs the
+ * same parts and answers a fault of theirs with its 500 and its log line.
  */
 export function soldOutFastPath(app: RequestListener, parts: FastPathParts): RequestListener {
   const { purchases, validators, observer, securityHeaders, metrics, bodyLimit } = parts;
 
+  const handOver = (req: IncomingMessage, res: ServerResponse): void => {
+    if (res.headersSent) res.destroy();
+    else app(req, res);
+  };
+
   /** the refusal, when the marks give one; else the request goes on to the app */
-  const answer = (req: IncomingMessage, res: ServerResponse, body: unknown, startedAt: number): void => {
-    let refusal;
+  const answer = (req: IncomingMessage, res: ServerResponse, body: unknown): void => {
+    let purchase;
     try {
-      refusal = purchases.refusalWithoutStore(validators.purchaseOf(body, undefined));
+      purchase = validators.purchaseOf(body, undefined);
     } catch {
-      refusal = undefined; // not a valid purchase: the app answers it, with the full 400
+      app(req, res); // not a valid purchase: the app answers it, with the full 400
+      return;
     }
+    const refusal = purchases.refusalWithoutStore(purchase);
     if (refusal === undefined) {
       app(req, res);
       return;
     }
-    observer.answeredEarly(res, SAFE_PURCHASE, startedAt);
-    securityHeaders(req, res, noop);
-    metrics.purchase('safe', refusal.code);
-    sendRefusal(res, refusal);
+    try {
+      observer.answeredEarly(res, SAFE_PURCHASE);
+      securityHeaders(req, res, rethrow);
+      metrics.purchase('safe', refusal.code);
+    } catch {
+      handOver(req, res);
+      return;
+    }
+    sendRefusal(res, refusal, () => {
+      handOver(req, res);
+    });
   };
 
   return (req, res) => {
@@ -72,9 +94,9 @@ export function soldOutFastPath(app: RequestListener, parts: FastPathParts): Req
       app(req, res);
       return;
     }
-    const startedAt = performance.now();
+    observer.startClock(res);
     if (!hasBody(req.headers)) {
-      answer(req, res, undefined, startedAt);
+      answer(req, res, undefined);
       return;
     }
     if (!isPlainJsonBody(req.headers, bodyLimit)) {
@@ -85,7 +107,7 @@ export function soldOutFastPath(app: RequestListener, parts: FastPathParts): Req
       // whoever answers, the app's body reader finds the body here: the stream is spent
       handOverBody(req, body);
       if ('error' in body) app(req, res);
-      else answer(req, res, body.value, startedAt);
+      else answer(req, res, body.value);
     });
   };
 }

@@ -23,6 +23,8 @@ export function rawRequest(
     body?: string | Buffer;
     /** send the body with Transfer-Encoding: chunked instead of a Content-Length */
     chunked?: boolean;
+    /** send the headers at once and the body this much later, as a slow client would */
+    bodyDelayMs?: number;
   },
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
@@ -54,12 +56,17 @@ export function rawRequest(
           rawHeaders: res.rawHeaders,
           body: Buffer.concat(chunks).toString(),
         });
+        // a request sent with Connection: keep-alive would otherwise hold its socket open
+        req.destroy();
       });
       res.on('error', () => {
         resolve({ status: 0, headers: {}, rawHeaders: [], body: '' });
       });
     });
-    if (options.chunked === true && options.body !== undefined) {
+    if (options.bodyDelayMs !== undefined) {
+      req.flushHeaders();
+      setTimeout(() => req.end(options.body), options.bodyDelayMs);
+    } else if (options.chunked === true && options.body !== undefined) {
       // written before end(): Node sends it chunked, having no length to announce
       req.write(options.body);
       req.end();

@@ -23,8 +23,13 @@ interface ResponseFinished {
 export interface RequestObserver {
   /** the Express middleware: every request the app answers */
   readonly middleware: RequestHandler;
-  /** the same for a request answered before the app (the sold-out fast path), on the route it would take */
-  answeredEarly(res: ServerResponse, route: string, startedAt: number): void;
+  /**
+   * Starts a request's clock before the app sees it: a body read in front of the app (by the sold-out
+   * fast path) is part of the request's time, whoever answers it.
+   */
+  startClock(res: ServerResponse): void;
+  /** the middleware's work for a request answered before the app, on the route it would take */
+  answeredEarly(res: ServerResponse, route: string): void;
 }
 
 /**
@@ -84,12 +89,15 @@ export function observeRequests(
 
   return {
     middleware: (_req, res: Observed, next) => {
-      begin(res, performance.now());
+      begin(res, res[started] ?? performance.now());
       next();
     },
-    answeredEarly: (res: Observed, route, startedAt) => {
+    startClock: (res: Observed) => {
+      res[started] = performance.now();
+    },
+    answeredEarly: (res: Observed, route) => {
       res[earlyRoute] = route;
-      begin(res, startedAt);
+      begin(res, res[started] ?? performance.now());
     },
   };
 }

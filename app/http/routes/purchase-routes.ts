@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import { AppError } from '../../domain/errors';
 import type { PurchaseService } from '../../domain/purchase';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
@@ -29,7 +29,7 @@ export function purchaseRoutes(
 ): void {
   const handle =
     (method: PurchaseMethod, buy: (req: PurchaseRequest) => Promise<Purchase>) =>
-    async (req: Request, res: Response): Promise<void> => {
+    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
       let purchase: Purchase;
       try {
         purchase = await buy(validators.purchase(req));
@@ -38,7 +38,7 @@ export function purchaseRoutes(
         // A refusal (sold out, limit, bad input) is an answer, not a failure: sent from here rather than
         // unwound through Express's error handling, which is most of its cost once a SKU is sold out.
         if (error instanceof AppError) {
-          sendRefusal(res, error);
+          sendRefusal(res, error, next);
           return;
         }
         throw error;
