@@ -191,7 +191,7 @@ describe('the sold-out fast path, in front of an app', () => {
   });
 
   it('when a body arrives late, then the request is timed from its start, whether the app or the fast path answers', async () => {
-    const DELAY_MS = 150;
+    const DELAY_MS = 200;
     const seconds = async (status: string): Promise<number> =>
       series(
         await metrics.registry.metrics(),
@@ -209,9 +209,12 @@ describe('the sold-out fast path, in front of an app', () => {
       await post(JSON.stringify({ sku: MARKED }), {}, '/purchase/safe', { bodyDelayMs: DELAY_MS }),
       MARKED,
     );
-    // a lower bound, not a speed: the clock cannot have run for less than the wait for the body
-    expect((await seconds('299')) - before.app).toBeGreaterThanOrEqual(DELAY_MS / 1000);
-    expect((await seconds('409')) - before.here).toBeGreaterThanOrEqual(DELAY_MS / 1000);
+    // A lower bound, not a speed. Not the whole wait: the client's timer and the server's clock do not
+    // start at the same instant (one run measured 149.07 ms of a 150 ms wait). Half of it is still far
+    // above a clock started only once the body was in (about 1 ms).
+    const atLeast = DELAY_MS / 2 / 1000;
+    expect((await seconds('299')) - before.app).toBeGreaterThanOrEqual(atLeast);
+    expect((await seconds('409')) - before.here).toBeGreaterThanOrEqual(atLeast);
   });
 
   it('when writing the early refusal fails, then the app answers instead, and the process goes on', async () => {

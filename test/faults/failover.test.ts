@@ -102,7 +102,13 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     topology.primary.process.kill('SIGKILL');
     const newPort = await topology.waitForFailover(formerPort);
     const promotedAt = Date.now();
-    revived = await startRedis({ port: formerPort, args: ['--replicaof', '127.0.0.1', String(newPort)] });
+    // The killed node comes back empty (no persistence here), as a replica for WAIT to count. Priority 0:
+    // Sentinel must never promote it. Under a loaded CI machine one sentinel once saw the new primary
+    // down a second after the failover and promoted this node before it had synced, which emptied both.
+    revived = await startRedis({
+      port: formerPort,
+      args: ['--replicaof', '127.0.0.1', String(newPort), '--replica-priority', '0'],
+    });
     const successesAtPromotion = buyers.successes();
     await waitUntil(
       () => buyers.successes() >= successesAtPromotion + 100,
