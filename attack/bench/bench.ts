@@ -201,8 +201,7 @@ async function run(options: BenchOptions): Promise<number> {
   try {
     // its own process group, as the servers: Ctrl-C in the terminal must not stop it under the bench
     localRedis = await startRedis({ ownProcessGroup: true });
-    const redisProcess = localRedis.process;
-    killOnForcedExit.add(() => redisProcess.kill('SIGKILL'));
+    killOnForcedExit.add(localRedis.kill);
     redis = new Redis(localRedis.url, { maxRetriesPerRequest: 1 });
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
     const app = await startServer(

@@ -17,7 +17,14 @@ export interface LocalRedis {
   readonly port: number;
   readonly url: string;
   readonly process: ChildProcess;
+  /** its data directory (`--dir`) */
+  readonly dir: string;
   stop(): Promise<void>;
+  /**
+   * At once and synchronously, for an 'exit' listener, where nothing can be awaited: SIGKILL, and the
+   * directory removed if it was made for this server. `stop()` is the clean way.
+   */
+  readonly kill: () => void;
 }
 
 export const REDIS_SERVER_BINARY = process.env.REDIS_SERVER_BIN ?? 'redis-server';
@@ -133,6 +140,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
     port,
     url: `redis://127.0.0.1:${port}`,
     process: child,
+    dir,
+    kill: () => {
+      child.kill('SIGKILL');
+      removeDir();
+    },
     stop: () => {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testRedisUrl, uniqueSku } from '../../test/support/fixtures';
+import { redisClient, testRedisUrl, uniqueSku } from '../../test/support/fixtures';
 import type { AttackReport } from '../run-result';
 import { runCli } from './cli-process';
 
@@ -205,6 +205,10 @@ describe('npm run demo', () => {
     }
     const port = Number(/^redis: private redis-server on 127\.0\.0\.1:(\d+)$/m.exec(demo.stderr())?.[1]);
     expect(port).toBeGreaterThan(0);
+    const probe = redisClient(`redis://127.0.0.1:${port}`);
+    const [, dataDir] = (await probe.config('GET', 'dir')) as [string, string];
+    probe.disconnect();
+    expect(existsSync(dataDir)).toBe(true);
     await sleep(500);
     // The redis-server has a process group of its own (so that Ctrl-C reaches only the demo): a hang-up
     // that ends the demo does not reach it, and nothing would stop it afterwards.
@@ -225,5 +229,7 @@ describe('npm run demo', () => {
       if (answered) await sleep(100);
     }
     expect(answered).toBe(false);
+    // and the directory made for it in the temp folder
+    expect(existsSync(dataDir)).toBe(false);
   });
 });

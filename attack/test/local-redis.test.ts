@@ -1,3 +1,7 @@
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startRedis } from '../local/redis-server';
 
 describe('startRedis', () => {
@@ -13,6 +17,36 @@ describe('startRedis', () => {
       expect(other.process.exitCode).toBeNull();
     } finally {
       await other.stop();
+    }
+  });
+
+  it('when stopped, then the directory made for it is gone', async () => {
+    const redis = await startRedis();
+    expect(existsSync(redis.dir)).toBe(true);
+    await redis.stop();
+    expect(existsSync(redis.dir)).toBe(false);
+  });
+
+  it('when killed from an exit listener (no awaiting there), then it is killed and its directory is gone at once', async () => {
+    const redis = await startRedis();
+    const exited = once(redis.process, 'exit');
+    redis.kill();
+    expect(existsSync(redis.dir)).toBe(false);
+    expect(await exited).toEqual([null, 'SIGKILL']);
+  });
+
+  it("when given a directory of the caller's, then neither stop nor kill removes it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flash-sale-test-own-dir-'));
+    try {
+      const stopped = await startRedis({ dir });
+      await stopped.stop();
+      const killed = await startRedis({ dir });
+      const exited = once(killed.process, 'exit');
+      killed.kill();
+      await exited;
+      expect(existsSync(dir)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
