@@ -143,7 +143,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
     dir,
     kill: () => {
       child.kill('SIGKILL');
-      removeDir();
+      try {
+        removeDir();
+      } catch {
+        // best effort: its callers are on their way out, with other servers still to kill
+      }
     },
     stop: () => {
       stopping ??= (async () => {
