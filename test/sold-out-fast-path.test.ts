@@ -66,9 +66,8 @@ describe('the sold-out fast path, in front of an app', () => {
   let appCalls = 0;
   let server: Server;
   let url: string;
-  /** the same app behind a fast path whose security headers fail */
-  let faulty: Server;
-  let faultyUrl: string;
+  /** the same app behind fast paths whose own parts fail: the security headers, or the refusal's write */
+  const faulty: Partial<Record<'headers' | 'write', { server: Server; url: string }>> = {};
 
   beforeAll(async () => {
     const validators = createValidators({ defaultSku: DEFAULT_SKU, defaultStock: 10, maxQuantity: 10 });
@@ -92,19 +91,37 @@ describe('the sold-out fast path, in front of an app', () => {
         .json({ app: true, body: req.body as unknown, readInFront: res.locals.readInFront as unknown });
     });
     app.use(errorHandler(logger, metrics));
-    const parts = { purchases, validators, observer, securityHeaders: headers, metrics, bodyLimit: 4096 };
+    const parts = {
+      purchases,
+      validators,
+      observer,
+      securityHeaders: headers,
+      metrics,
+      logger,
+      bodyLimit: 4096,
+    };
     ({ server, url } = await listen(soldOutFastPath(app, parts)));
-    const failing: SecurityHeaders = (_req, _res, next) => {
+    const failingHeaders: SecurityHeaders = (_req, _res, next) => {
       next(new Error('the security headers failed'));
     };
-    ({ server: faulty, url: faultyUrl } = await listen(
-      soldOutFastPath(app, { ...parts, securityHeaders: failing }),
-    ));
+    // the refusal's own write (its Content-Type) fails, once: the app's answer after it does not
+    const failingWrite: SecurityHeaders = (req, res, next) => {
+      headers(req, res, next);
+      const setHeader = res.setHeader.bind(res);
+      res.setHeader = (name: string, value: number | string | readonly string[]) => {
+        if (name !== 'Content-Type') return setHeader(name, value);
+        Reflect.deleteProperty(res, 'setHeader');
+        throw new Error('the refusal could not be written');
+      };
+    };
+    faulty.headers = await listen(soldOutFastPath(app, { ...parts, securityHeaders: failingHeaders }));
+    faulty.write = await listen(soldOutFastPath(app, { ...parts, securityHeaders: failingWrite }));
   });
   afterAll(async () => {
     closed.abort();
-    await new Promise((resolve) => server.close(resolve));
-    await new Promise((resolve) => faulty.close(resolve));
+    for (const { server: each } of [{ server }, ...Object.values(faulty)]) {
+      await new Promise((resolve) => each.close(resolve));
+    }
   });
   beforeEach(() => {
     appCalls = 0;
@@ -217,14 +234,46 @@ describe('the sold-out fast path, in front of an app', () => {
     expect((await seconds('409')) - before.here).toBeGreaterThanOrEqual(atLeast);
   });
 
-  it('when writing the early refusal fails, then the app answers instead, and the process goes on', async () => {
-    const answer = await post(JSON.stringify({ sku: MARKED }), {}, '/purchase/safe', { to: faultyUrl });
-    expect(answer.status).toBe(299);
-    expect(JSON.parse(answer.body)).toMatchObject({ app: true, body: { sku: MARKED } });
-    expect(appCalls).toBe(1);
-    appCalls = 0;
-    expectRefusedHere(await post(JSON.stringify({ sku: MARKED })), MARKED);
-  });
+  it.each([
+    ['its security headers fail', 'headers'],
+    ['writing its refusal fails', 'write'],
+  ] as const)(
+    'when %s in front of the app, then the fault is logged, the app answers on its own route, no refusal is counted, and the process goes on',
+    async (_case, which) => {
+      const errors = jest.spyOn(logger, 'error');
+      const count = (text: string, ...labels: string[]) => ({
+        refusals: series(text, 'flashsale_purchases_total', 'outcome="sold_out"'),
+        appRoute: series(
+          text,
+          'flashsale_http_request_duration_seconds_count',
+          'route="/{*path}"',
+          ...labels,
+        ),
+        early: series(
+          text,
+          'flashsale_http_request_duration_seconds_count',
+          'route="/purchase/safe"',
+          ...labels,
+        ),
+      });
+      const before = count(await metrics.registry.metrics(), 'status="299"');
+      const answer = await post(JSON.stringify({ sku: MARKED }), {}, '/purchase/safe', {
+        to: faulty[which]?.url,
+      });
+      const after = count(await metrics.registry.metrics(), 'status="299"');
+      expect(answer.status).toBe(299);
+      expect(JSON.parse(answer.body)).toMatchObject({ app: true, body: { sku: MARKED } });
+      expect(appCalls).toBe(1);
+      expect(errors).toHaveBeenCalledTimes(1);
+      errors.mockRestore();
+      // this app counts no purchase: a sold_out here would be the fast path's, for a refusal never sent
+      expect(after.refusals - before.refusals).toBe(0);
+      expect(after.appRoute - before.appRoute).toBe(1);
+      expect(after.early - before.early).toBe(0);
+      appCalls = 0;
+      expectRefusedHere(await post(JSON.stringify({ sku: MARKED })), MARKED);
+    },
+  );
 
   it.each<[string, () => Promise<RawAnswer>, number]>([
     [

@@ -65,7 +65,7 @@ export class PurchaseService {
 
   /** true while some SKU is marked sold out here: only then can `refusalWithoutStore` refuse anything */
   get refusesWithoutStore(): boolean {
-    return this.soldOut?.refusesAny === true;
+    return this.soldOut?.refusesAny() === true;
   }
 
   /**

@@ -71,6 +71,7 @@ export function createApp(deps: AppDependencies): RequestListener {
     observer,
     securityHeaders: headers,
     metrics,
+    logger,
     bodyLimit: BODY_LIMIT,
   });
 }

@@ -42,7 +42,8 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
 }
 
 /**
- * Sends a refusal (sold out, limit, bad input) a turn of the event loop later.
+ * Sends a refusal (sold out, limit, bad input) a turn of the event loop later, then calls `written`: with
+ * the fault, if writing it threw.
  *
  * A refusal decided without a round trip (a sold-out mark), written the moment its request is read,
  * would be one write, and one wake-up of a peer, per request. Answered in the event loop's check phase
@@ -50,19 +51,21 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
  * do. The wait is one turn of the loop; on the 2-core machine it took a sold-out answer from 212 to
  * 185 µs of server CPU (process.nextTick: no change).
  *
- * The write runs outside the caller's stack, so a fault in it goes to `onFault` (the route's `next`),
- * not up to the event loop, where it would end the process.
+ * The write runs outside the caller's stack, so a fault in it goes to `written` (the route passes it on
+ * to Express's error handling), not up to the event loop, where it would end the process.
  */
-export function sendRefusal(res: ServerResponse, error: AppError, onFault: (fault: unknown) => void): void {
-  setImmediate(writeRefusal, res, error, onFault);
+export function sendRefusal(res: ServerResponse, error: AppError, written: (fault?: unknown) => void): void {
+  setImmediate(writeRefusal, res, error, written);
 }
 
-function writeRefusal(res: ServerResponse, error: AppError, onFault: (fault: unknown) => void): void {
+function writeRefusal(res: ServerResponse, error: AppError, written: (fault?: unknown) => void): void {
   try {
     sendProblem(res, error);
   } catch (fault) {
-    onFault(fault);
+    written(fault);
+    return;
   }
+  written();
 }
 
 /** the answer to a body that is not JSON, whichever reader found out */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { PurchaseService } from '../domain/purchase';
+import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { JsonBody } from './middleware/read-json-body';
 import { handOverBody, hasBody, isPlainJsonBody, readPlainJsonBody } from './middleware/read-json-body';
@@ -17,6 +18,7 @@ export interface FastPathParts {
   readonly observer: RequestObserver;
   readonly securityHeaders: SecurityHeaders;
   readonly metrics: Metrics;
+  readonly logger: Logger;
   readonly bodyLimit: number;
 }
 
@@ -42,17 +44,20 @@ const rethrow = (error?: unknown): void => {
  * store knows whether it is the retry of a success), a body in any but the plain shape, a body that is not
  * valid JSON or not a valid purchase (the app gives the 400), and every purchase no mark refuses. A body
  * read here is handed over to the app's body reader, never read twice, and the request's clock starts
- * here, so its time includes that read whoever answers. While no SKU is marked, nothing is read here at
- * all.
+ * here, so its time includes that read whoever answers. While no mark is live (none set, or all
+ * expired), nothing is read here at all.
  *
  * This is outside Express's error handling: a fault here (a throw while writing the refusal) would be an
- * uncaught exception, i.e. the end of the process. So a fault hands the request to the app, which runs the
- * same parts and answers a fault of theirs with its 500 and its log line.
+ * uncaught exception, i.e. the end of the process. So a fault is logged and the request handed to the
+ * app, which runs the same parts again and answers a fault of theirs with its 500; the purchase is
+ * counted only once its refusal is written, so a handed-over one is counted once, by the app. A fault
+ * after the first bytes went out cannot be answered any more: the connection is cut.
  */
 export function soldOutFastPath(app: RequestListener, parts: FastPathParts): RequestListener {
-  const { purchases, validators, observer, securityHeaders, metrics, bodyLimit } = parts;
+  const { purchases, validators, observer, securityHeaders, metrics, logger, bodyLimit } = parts;
 
-  const handOver = (req: IncomingMessage, res: ServerResponse): void => {
+  const handOver = (req: IncomingMessage, res: ServerResponse, fault: unknown): void => {
+    logger.error({ err: fault, route: SAFE_PURCHASE }, 'sold-out fast path failed; the app answers instead');
     if (res.headersSent) res.destroy();
     else app(req, res);
   };
@@ -74,13 +79,13 @@ export function soldOutFastPath(app: RequestListener, parts: FastPathParts): Req
     try {
       observer.answeredEarly(res, SAFE_PURCHASE);
       securityHeaders(req, res, rethrow);
-      metrics.purchase('safe', refusal.code);
-    } catch {
-      handOver(req, res);
+    } catch (fault) {
+      handOver(req, res, fault);
       return;
     }
-    sendRefusal(res, refusal, () => {
-      handOver(req, res);
+    sendRefusal(res, refusal, (fault) => {
+      if (fault === undefined) metrics.purchase('safe', refusal.code);
+      else handOver(req, res, fault);
     });
   };
 

@@ -89,6 +89,8 @@ export function observeRequests(
 
   return {
     middleware: (_req, res: Observed, next) => {
+      // a request the fast path handed over (a fault there) is the app's now, on the app's route
+      if (res[earlyRoute] !== undefined) res[earlyRoute] = undefined;
       begin(res, res[started] ?? performance.now());
       next();
     },

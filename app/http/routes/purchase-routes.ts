@@ -38,7 +38,9 @@ export function purchaseRoutes(
         // A refusal (sold out, limit, bad input) is an answer, not a failure: sent from here rather than
         // unwound through Express's error handling, which is most of its cost once a SKU is sold out.
         if (error instanceof AppError) {
-          sendRefusal(res, error, next);
+          sendRefusal(res, error, (fault) => {
+            if (fault !== undefined) next(fault);
+          });
           return;
         }
         throw error;
