@@ -76,9 +76,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       redisLabel = 'REDIS_URL';
     } else {
       const redis = await startRedis({ ownProcessGroup: true });
-      killRedis = () => {
-        redis.kill();
-      };
+      killRedis = redis.kill;
       cleanup.push({ what: 'redis-server', stop: () => redis.stop() });
       redisEnv = { REDIS_URL: redis.url, REDIS_MODE: 'standalone' };
       redisLabel = `private redis-server on 127.0.0.1:${redis.port}`;
