@@ -1,6 +1,14 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { commonEnvShape } from './env/common-env';
+import { databaseEnvShape, toDatabaseSettings } from './env/database-env';
+import type { DatabaseSettings } from './env/database-env';
+import { ConfigError, parseEnv } from './env/parse-env';
+import { checkRedisEnv, redisEnvShape, toRedisSettings } from './env/redis-env';
+import type { RedisSettings } from './env/redis-env';
 import { wholeNumber } from './whole-number';
+
+export { ConfigError };
 
 /**
  * Configuration comes from the environment, is parsed once at start-up, and a bad value stops the process
@@ -9,45 +17,16 @@ import { wholeNumber } from './whole-number';
 const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 const onOff = z.enum(['on', 'off']);
-const hostPort = z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'expected host:port');
-const hostPortList = z
-  .string()
-  .transform((list) =>
-    list
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(hostPort).min(1, 'expected a comma-separated list of host:port'));
 
 const schema = z
   .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    ...commonEnvShape,
     PORT: wholeNumber(0, 65535).default(3000),
-    INSTANCE_ID: z
-      .string()
-      .regex(/^[\x21-\x7e]{1,64}$/)
-      .optional(),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SLOW_REQUEST_MS: wholeNumber(1, 600_000).default(1000),
     HTTP_REQUEST_TIMEOUT_MS: wholeNumber(100, 600_000).default(30_000),
 
-    REDIS_MODE: z.enum(['standalone', 'sentinel', 'cluster']).default('standalone'),
-    REDIS_URL: z
-      .string()
-      .regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL')
-      .pipe(z.url())
-      .default('redis://127.0.0.1:6379'),
-    /** cluster: seed nodes; sentinel: the sentinels. host:port,host:port */
-    REDIS_NODES: hostPortList.optional(),
-    REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
-    REDIS_USERNAME: z.string().min(1).optional(),
-    REDIS_PASSWORD: z.string().min(1).optional(),
-    REDIS_TLS: onOff.optional(),
-    REDIS_COMMAND_TIMEOUT_MS: wholeNumber(10, 60_000).default(500),
-    REDIS_CONNECT_TIMEOUT_MS: wholeNumber(10, 60_000).default(2000),
-    REDIS_WAIT_REPLICAS: wholeNumber(0, 16).default(0),
-    REDIS_WAIT_TIMEOUT_MS: wholeNumber(1, 60_000).default(250),
+    ...redisEnvShape,
+    ...databaseEnvShape,
 
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     UNSAFE_ENDPOINT: onOff.optional(),
@@ -68,33 +47,7 @@ const schema = z
         message: 'is required when NODE_ENV=production',
       });
     }
-    // WAIT counts the replicas that hold the writes of the connection it is sent on. On a cluster it is
-    // a keyless command that ioredis sends to any node, so it could confirm a purchase made on another
-    // shard: refuse the combination rather than answer 200 for an order no replica was asked about.
-    if (env.REDIS_MODE === 'cluster' && env.REDIS_WAIT_REPLICAS > 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['REDIS_WAIT_REPLICAS'],
-        message:
-          'is not supported with REDIS_MODE=cluster (WAIT would not reach the shard that took the purchase); set it to 0',
-      });
-    }
-    // WAIT blocks its connection for up to its own timeout: at or above the command timeout, the client
-    // gives up first, every purchase behind it on that connection fails too, and nothing says why.
-    if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_WAIT_TIMEOUT_MS >= env.REDIS_COMMAND_TIMEOUT_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['REDIS_WAIT_TIMEOUT_MS'],
-        message: `must be below REDIS_COMMAND_TIMEOUT_MS (${env.REDIS_COMMAND_TIMEOUT_MS}) when REDIS_WAIT_REPLICAS is set`,
-      });
-    }
-    if (env.REDIS_MODE === 'sentinel' && !env.REDIS_NODES) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['REDIS_NODES'],
-        message: 'must list the sentinels when REDIS_MODE=sentinel',
-      });
-    }
+    checkRedisEnv(env, ctx);
   });
 
 export type Env = z.infer<typeof schema>;
@@ -107,19 +60,9 @@ export interface Config {
   readonly slowRequestMs: number;
   /** a client that has not sent its whole request (headers and body) by then gets a 408 */
   readonly requestTimeoutMs: number;
-  readonly redis: {
-    readonly mode: Env['REDIS_MODE'];
-    readonly url: string;
-    readonly nodes: readonly { host: string; port: number }[];
-    readonly sentinelName: string;
-    readonly username: string | undefined;
-    readonly password: string | undefined;
-    readonly tls: boolean;
-    readonly commandTimeoutMs: number;
-    readonly connectTimeoutMs: number;
-    readonly waitReplicas: number;
-    readonly waitTimeoutMs: number;
-  };
+  readonly redis: RedisSettings;
+  /** PostgreSQL, for order lookups once the worker has trimmed them from Redis; undefined: Redis only */
+  readonly database: DatabaseSettings | undefined;
   readonly adminToken: string | undefined;
   readonly unsafeEndpoint: boolean;
   readonly unsafeDelayMs: number;
@@ -136,37 +79,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-function toNode(hostPortText: string): { host: string; port: number } {
-  const at = hostPortText.lastIndexOf(':');
-  return { host: hostPortText.slice(0, at), port: Number(hostPortText.slice(at + 1)) };
-}
-
 /** Parses the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable means "not set", as in most shells' `VAR= command`.
-  const present = Object.fromEntries(
-    Object.entries(source).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const [variable, ...rest] = issue.path.map(String);
-        const entry = rest.length > 0 ? ` (entry ${rest.map((i) => Number(i) + 1).join('.')})` : '';
-        return `${variable ?? 'environment'}: ${issue.message}${entry}`;
-      }),
-    );
-  }
-  const env = parsed.data;
+  const env = parseEnv(schema, source);
   const production = env.NODE_ENV === 'production';
-  const url = new URL(env.REDIS_URL);
   return {
     env: env.NODE_ENV,
     port: env.PORT,
@@ -174,19 +90,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL,
     slowRequestMs: env.SLOW_REQUEST_MS,
     requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
-    redis: {
-      mode: env.REDIS_MODE,
-      url: env.REDIS_URL,
-      nodes: (env.REDIS_NODES ?? [`${url.hostname}:${url.port || '6379'}`]).map(toNode),
-      sentinelName: env.REDIS_SENTINEL_NAME,
-      username: env.REDIS_USERNAME ?? (url.username ? decodeURIComponent(url.username) : undefined),
-      password: env.REDIS_PASSWORD ?? (url.password ? decodeURIComponent(url.password) : undefined),
-      tls: env.REDIS_TLS ? env.REDIS_TLS === 'on' : url.protocol === 'rediss:',
-      commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
-      connectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_MS,
-      waitReplicas: env.REDIS_WAIT_REPLICAS,
-      waitTimeoutMs: env.REDIS_WAIT_TIMEOUT_MS,
-    },
+    redis: toRedisSettings(env),
+    database: toDatabaseSettings(env),
     adminToken: env.ADMIN_TOKEN,
     // The race demo must never be reachable in production by accident.
     unsafeEndpoint: env.UNSAFE_ENDPOINT ? env.UNSAFE_ENDPOINT === 'on' : !production,

@@ -60,7 +60,7 @@ describe('the HTTP API', () => {
       expect(res.body).toEqual({
         success: true,
         method: 'safe',
-        orderId: expect.stringMatching(new RegExp(`^${sku}:\\d+-\\d+$`)) as unknown,
+        orderId: expect.stringMatching(new RegExp(`^${sku}:\\d+-\\d+:[A-Za-z0-9_-]{16}$`)) as unknown,
         sku,
         quantity: 3,
         remaining: 7,
@@ -201,12 +201,35 @@ describe('the HTTP API', () => {
     });
 
     it('when an order id is unknown or malformed, then 404 unknown_order', async () => {
-      await request(svc.url).get(`/orders/${uniqueSku()}:1-0`).expect(404);
+      const token = 'AAAAAAAAAAAAAAAA';
+      await request(svc.url).get(`/orders/${uniqueSku()}:1-0:${token}`).expect(404);
       // digits Redis would refuse as a stream id (above 2^64 - 1): a malformed id, not a server error
-      await request(svc.url).get(`/orders/${uniqueSku()}:99999999999999999999-0`).expect(404);
-      await request(svc.url).get(`/orders/${uniqueSku()}:1-18446744073709551616`).expect(404);
+      await request(svc.url).get(`/orders/${uniqueSku()}:99999999999999999999-0:${token}`).expect(404);
+      await request(svc.url).get(`/orders/${uniqueSku()}:1-18446744073709551616:${token}`).expect(404);
+      await request(svc.url).get(`/orders/${uniqueSku()}:1-0`).expect(404);
       const res = await request(svc.url).get('/orders/not-an-order').expect(404);
       expect(res.body).toMatchObject({ code: 'unknown_order' });
+    });
+  });
+
+  describe('GET /orders/:orderId', () => {
+    it('when the stream id is right but the token is not, then 404: an order cannot be found by counting ids', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      const res = await request(svc.url).post('/purchase/safe').send({ sku }).expect(200);
+      const orderId = (res.body as { orderId: string }).orderId;
+      const [, entryId, token = ''] = orderId.split(':');
+      await request(svc.url).get(`/orders/${orderId}`).expect(200);
+      const guesses = [
+        `${sku}:${entryId}`,
+        `${sku}:${entryId}:${'A'.repeat(16)}`,
+        `${sku}:${entryId}:${token.slice(0, 15)}${token.endsWith('A') ? 'B' : 'A'}`,
+        `${sku}:${entryId}:${token}x`,
+      ];
+      for (const guess of guesses) {
+        const answer = await request(svc.url).get(`/orders/${guess}`).expect(404);
+        expect(answer.body).toMatchObject({ code: 'unknown_order' });
+      }
     });
   });
 

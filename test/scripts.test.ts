@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { newOrderToken } from '../app/domain/order-id';
 import { restockChannel, skuKeys } from '../app/redis/keys';
 import { PurchaseCode, RedisInventoryStore, toPurchaseOutcome } from '../app/redis/inventory-store';
 import { defineScripts, loadScripts, readScripts } from '../app/redis/scripts';
@@ -42,6 +43,7 @@ describe('purchase-5.lua', () => {
       userId,
       key,
       'safe',
+      newOrderToken(),
     );
   };
 
@@ -50,7 +52,19 @@ describe('purchase-5.lua', () => {
     const [code, orderRef, quantity, remaining] = await buy(sku, 2);
     expect([code, quantity, remaining]).toEqual([PurchaseCode.Purchased, 2, 3]);
     const state = await readSkuState(redis, sku);
-    expect(state.orders).toEqual([{ id: orderRef, quantity: 2, userId: '', method: 'safe', key: '' }]);
+    const [entryId, token] = orderRef.split(':');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(state.orders).toEqual([
+      {
+        id: entryId,
+        orderId: `${sku}:${orderRef}`,
+        quantity: 2,
+        userId: '',
+        method: 'safe',
+        key: '',
+        sale: state.sale,
+      },
+    ]);
     expectConserved(state);
   });
 
@@ -131,6 +145,32 @@ describe('purchase-5.lua', () => {
     });
   });
 
+  it.each([
+    ['the stock', (k: ReturnType<typeof skuKeys>) => redis.set(k.stock, '5.5')],
+    ['the sold counter', (k: ReturnType<typeof skuKeys>) => redis.hset(k.product, 'sold', 'x')],
+    ['the order counter', (k: ReturnType<typeof skuKeys>) => redis.hset(k.product, 'orders', '1.5')],
+    ['the per-user limit', (k: ReturnType<typeof skuKeys>) => redis.hset(k.product, 'perUserLimit', 'two')],
+    ['the buyer\'s count', (k: ReturnType<typeof skuKeys>) => redis.hset(k.buyers, 'hana', '0.5')],
+  ])(
+    'when %s is not an integer, then a purchase with a userId fails with an error and writes nothing',
+    async (_what, corrupt) => {
+      const sku = await stocked(5, 3);
+      const k = skuKeys(sku);
+      await corrupt(k);
+      const dump = () =>
+        Promise.all([
+          redis.get(k.stock),
+          redis.hgetall(k.product),
+          redis.hgetall(k.buyers),
+          redis.xlen(k.orders),
+          redis.hgetall(k.idempotency),
+        ]);
+      const before = await dump();
+      await expect(buy(sku, 1, 'hana', 'key-corrupt')).rejects.toThrow(/corrupt/);
+      expect(await dump()).toEqual(before);
+    },
+  );
+
   it('when the script cache is flushed, then the next call still succeeds (EVALSHA falls back to EVAL)', async () => {
     const sku = await stocked(2);
     await redis.script('FLUSH');
@@ -140,7 +180,7 @@ describe('purchase-5.lua', () => {
   it('when the Lua directory lacks a script, then loading refuses to start rather than fail every purchase', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lua-'));
     try {
-      writeFileSync(join(dir, 'reset-stock-5.lua'), 'return 1');
+      writeFileSync(join(dir, 'reset-stock-4.lua'), 'return 1');
       expect(() => readScripts(dir)).toThrow(/Lua scripts missing from .*: purchase, putProduct/);
       expect(() => readScripts(join(dir, 'absent'))).toThrow(/ENOENT/);
     } finally {
@@ -154,7 +194,7 @@ describe('purchase-5.lua', () => {
   });
 });
 
-describe('reset-stock-5.lua and put-product-2.lua', () => {
+describe('reset-stock-4.lua and put-product-2.lua', () => {
   let redis: Redis;
   let store: RedisInventoryStore;
 
@@ -169,16 +209,46 @@ describe('reset-stock-5.lua and put-product-2.lua', () => {
     await redis.quit();
   });
 
-  it('when a SKU is reset, then its stock is set and its orders, buyers and idempotency records are gone', async () => {
+  it('when a SKU is reset, then its stock is set, a new sale starts, and its buyers and idempotency records are gone', async () => {
     const sku = uniqueSku('reset');
     await store.putProduct(sku, { name: 'Mug', price: 4.5, stock: 5, perUserLimit: 2 }, false);
-    await store.purchase(sku, 2, 'gina', 'key-3', 'safe');
+    await store.purchase(sku, 2, 'gina', 'key-3', 'safe', newOrderToken());
+    const before = await readSkuState(redis, sku);
     expect(await store.resetStock(sku, 7)).toEqual({ created: false });
     const state = await readSkuState(redis, sku);
     expect(state).toMatchObject({ stock: 7, stocked: 7, orders: [], buyers: {} });
+    expect(state.sale).toBeGreaterThan(before.sale);
+    // the earlier sale's order stays in the log until the order worker has it in PostgreSQL
+    expect(state.log).toEqual(before.orders);
     expect(await store.readIdempotentAnswer(sku, 'key-3')).toBeNull();
     // the product itself is kept
-    expect(await store.getProduct(sku)).toMatchObject({ name: 'Mug', price: 4.5, perUserLimit: 2, sold: 0 });
+    expect(await store.getProduct(sku)).toMatchObject({
+      name: 'Mug',
+      price: 4.5,
+      perUserLimit: 2,
+      sold: 0,
+      orders: 0,
+    });
+  });
+
+  it('when a SKU is reset between two purchases in the same millisecond, then the two order ids still differ', async () => {
+    const sku = uniqueSku('reset');
+    await store.putProduct(sku, { name: 'Mug', price: 1, stock: 5, perUserLimit: 0 }, false);
+    // one MULTI: purchase, reset, purchase run back to back, well within one millisecond of Redis time
+    const k = skuKeys(sku);
+    const replies = await redis
+      .multi()
+      .purchase(k.stock, k.product, k.buyers, k.orders, k.idempotency, 1, '', '', 'safe', newOrderToken())
+      .resetStock(k.stock, k.product, k.buyers, k.idempotency, 5, sku, restockChannel, sku)
+      .purchase(k.stock, k.product, k.buyers, k.orders, k.idempotency, 1, '', '', 'safe', newOrderToken())
+      .exec();
+    const [first, , second] = (replies ?? []).map(([error, reply]) => {
+      expect(error).toBeNull();
+      return reply as [number, string, number, number];
+    });
+    const entryIds = [first?.[1], second?.[1]].map((ref) => ref?.split(':')[0]);
+    expect(entryIds[0]).not.toBe(entryIds[1]);
+    expect(first?.[1]).not.toBe(second?.[1]);
   });
 
   it('when an unknown SKU is reset, then it is created and listed', async () => {
@@ -195,7 +265,7 @@ describe('reset-stock-5.lua and put-product-2.lua', () => {
         created: true,
       },
     );
-    await store.purchase(sku, 2, '', '', 'safe');
+    await store.purchase(sku, 2, '', '', 'safe', newOrderToken());
     expect(
       await store.putProduct(sku, { name: 'Cap 2', price: 12, stock: 10, perUserLimit: 1 }, false),
     ).toEqual({
@@ -216,7 +286,7 @@ describe('reset-stock-5.lua and put-product-2.lua', () => {
   it('when only-if-missing is asked and the product exists, then nothing changes', async () => {
     const sku = uniqueSku('put');
     await store.putProduct(sku, { name: 'Hat', price: 1, stock: 5, perUserLimit: 0 }, false);
-    await store.purchase(sku, 1, '', '', 'safe');
+    await store.purchase(sku, 1, '', '', 'safe', newOrderToken());
     await store.putProduct(sku, { name: 'Other', price: 0, stock: 100, perUserLimit: 0 }, true);
     expect(await store.getProduct(sku)).toMatchObject({ name: 'Hat', stock: 4 });
   });

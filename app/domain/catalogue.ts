@@ -1,7 +1,12 @@
 import { AppError } from './errors';
 import type { InventoryStore, StoredProduct } from './inventory-store';
-import { formatOrderId, orderTime, parseOrderId } from './order-id';
-import type { Order, Product, ProductInput, StockLevel } from './types';
+import { parseOrderId } from './order-id';
+import type { Order, OrderRecord, Product, ProductInput, StockLevel } from './types';
+
+/** Where orders go once exported: the system of record, read when Redis no longer holds an order. */
+export interface OrderArchive {
+  findOrder(orderId: string): Promise<OrderRecord | null>;
+}
 
 const toProduct = (sku: string, stored: StoredProduct): Product => ({
   sku,
@@ -16,7 +21,11 @@ const toProduct = (sku: string, stored: StoredProduct): Product => ({
 
 /** Stock, products and orders: everything but the purchase itself. */
 export class Catalogue {
-  constructor(private readonly store: InventoryStore) {}
+  constructor(
+    private readonly store: InventoryStore,
+    /** none: only the orders still in Redis can be looked up */
+    private readonly archive?: OrderArchive,
+  ) {}
 
   async stockLevel(sku: string): Promise<StockLevel> {
     const product = await this.store.getProduct(sku);
@@ -64,17 +73,24 @@ export class Catalogue {
     });
   }
 
+  /**
+   * An order by its id: from the SKU's log in Redis, else from PostgreSQL, which holds every order the
+   * worker exported, those of earlier sales and those trimmed from Redis included.
+   */
   async order(orderId: string): Promise<Order> {
     const parsed = parseOrderId(orderId);
-    const stored = parsed && (await this.store.getOrder(parsed.sku, parsed.orderRef));
-    if (!parsed || !stored) throw new AppError('unknown_order', `no order with id ${orderId}`);
+    const found =
+      parsed &&
+      ((await this.store.getOrder(parsed.sku, parsed.entryId, parsed.token)) ??
+        (await this.archive?.findOrder(orderId)));
+    if (!found) throw new AppError('unknown_order', `no order with id ${orderId}`);
     return {
-      orderId: formatOrderId(parsed.sku, stored.orderRef),
-      sku: parsed.sku,
-      quantity: stored.quantity,
-      userId: stored.userId === '' ? null : stored.userId,
-      method: stored.method === 'unsafe' ? 'unsafe' : 'safe',
-      createdAt: orderTime(stored.orderRef).toISOString(),
+      orderId: found.orderId,
+      sku: found.sku,
+      quantity: found.quantity,
+      userId: found.userId,
+      method: found.method,
+      createdAt: found.createdAt.toISOString(),
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { ProductInput, PurchaseMethod } from './types';
+import type { OrderRecord, ProductInput, PurchaseMethod } from './types';
 
 /**
  * What the domain needs from storage. The Redis implementation is app/redis/inventory-store.ts; the
@@ -7,6 +7,7 @@ import type { ProductInput, PurchaseMethod } from './types';
 export type PurchaseOutcome =
   | {
       readonly kind: 'purchased' | 'replayed';
+      /** `<stream entry id>:<token>` */
       readonly orderRef: string;
       readonly quantity: number;
       readonly remaining: number;
@@ -27,14 +28,6 @@ export interface StoredProduct {
   readonly orders: number;
 }
 
-export interface StoredOrder {
-  readonly orderRef: string;
-  readonly quantity: number;
-  readonly userId: string;
-  readonly method: string;
-  readonly idempotencyKey: string;
-}
-
 /** what a successful purchase stored under its Idempotency-Key */
 export interface IdempotentAnswer {
   readonly orderRef: string;
@@ -52,6 +45,8 @@ export interface InventoryStore {
     userId: string,
     idempotencyKey: string,
     method: PurchaseMethod,
+    /** the unguessable part of the new order's id (order-id.ts) */
+    token: string,
   ): Promise<PurchaseOutcome>;
   /** waits until `replicas` replicas acknowledged this process's writes; returns how many did */
   waitForReplicas(replicas: number, timeoutMs: number): Promise<number>;
@@ -60,7 +55,8 @@ export interface InventoryStore {
   putProduct(sku: string, input: ProductInput, onlyIfMissing: boolean): Promise<{ created: boolean }>;
   getProduct(sku: string): Promise<StoredProduct | null>;
   listSkus(): Promise<string[]>;
-  getOrder(sku: string, orderRef: string): Promise<StoredOrder | null>;
+  /** the order at `entryId` in the SKU's log, if its token matches */
+  getOrder(sku: string, entryId: string, token: string): Promise<OrderRecord | null>;
 
   // The separate steps of the deliberately unsafe purchase: each one is its own round trip.
   readStock(sku: string): Promise<number | null>;
@@ -73,6 +69,7 @@ export interface InventoryStore {
     userId: string,
     idempotencyKey: string,
     method: PurchaseMethod,
+    token: string,
   ): Promise<string>;
   writeIdempotentAnswer(sku: string, key: string, answer: IdempotentAnswer): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from './errors';
 import type { InventoryStore, PurchaseOutcome } from './inventory-store';
-import { formatOrderId } from './order-id';
+import { formatOrderId, newOrderToken } from './order-id';
 import type { SoldOutMarks } from './sold-out-marks';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from './types';
 
@@ -93,6 +93,7 @@ export class PurchaseService {
       req.userId ?? '',
       req.idempotencyKey ?? '',
       'safe',
+      newOrderToken(),
     );
     if (marks && outcome.kind === 'sold_out' && outcome.remaining === 0) marks.mark(req.sku, generation);
     const purchase = toPurchase(req, 'safe', outcome);
@@ -136,7 +137,7 @@ export class PurchaseService {
     if (this.options.unsafeDelayMs > 0) await sleep(this.options.unsafeDelayMs);
     const remaining = stock - quantity;
     await this.store.writeStock(sku, remaining);
-    const orderRef = await this.store.recordSale(sku, quantity, userId, key, 'unsafe');
+    const orderRef = await this.store.recordSale(sku, quantity, userId, key, 'unsafe', newOrderToken());
     if (key !== '') {
       await this.store.writeIdempotentAnswer(sku, key, {
         orderRef,

@@ -55,3 +55,18 @@ export interface Order {
   readonly method: PurchaseMethod;
   readonly createdAt: string;
 }
+
+/** An order as the log holds it: what the worker exports to PostgreSQL and a lookup reads back. */
+export interface OrderRecord {
+  /** the public id: `<sku>:<stream entry id>:<token>` */
+  readonly orderId: string;
+  readonly sku: string;
+  /** the SKU's sale it belongs to: orders since the same reset share it */
+  readonly sale: number;
+  readonly userId: string | null;
+  readonly quantity: number;
+  readonly method: PurchaseMethod;
+  readonly idempotencyKey: string | null;
+  /** when Redis wrote it: the time part of its stream entry id */
+  readonly createdAt: Date;
+}

@@ -2,11 +2,11 @@ import type {
   IdempotentAnswer,
   InventoryStore,
   PurchaseOutcome,
-  StoredOrder,
   StoredProduct,
 } from '../domain/inventory-store';
-import type { ProductInput, PurchaseMethod } from '../domain/types';
+import type { OrderRecord, ProductInput, PurchaseMethod } from '../domain/types';
 import { catalogueKey, restockChannel, skuKeys } from './keys';
+import { orderFields, sameToken, toOrderRecord } from './order-entry';
 import type { PurchaseReply, RedisClient } from './scripts';
 
 /** Codes returned by purchase-5.lua; see the script's header. */
@@ -80,6 +80,7 @@ export class RedisInventoryStore implements InventoryStore {
     userId: string,
     idempotencyKey: string,
     method: PurchaseMethod,
+    token: string,
   ): Promise<PurchaseOutcome> {
     const k = skuKeys(sku);
     const reply = await this.redis.purchase(
@@ -92,6 +93,7 @@ export class RedisInventoryStore implements InventoryStore {
       userId,
       idempotencyKey,
       method,
+      token,
     );
     return toPurchaseOutcome(reply);
   }
@@ -106,7 +108,6 @@ export class RedisInventoryStore implements InventoryStore {
       k.stock,
       k.product,
       k.buyers,
-      k.orders,
       k.idempotency,
       amount,
       sku,
@@ -139,11 +140,7 @@ export class RedisInventoryStore implements InventoryStore {
 
   async getProduct(sku: string): Promise<StoredProduct | null> {
     const k = skuKeys(sku);
-    const [fields, stock, orders] = await Promise.all([
-      this.redis.hgetall(k.product),
-      this.redis.get(k.stock),
-      this.redis.xlen(k.orders),
-    ]);
+    const [fields, stock] = await Promise.all([this.redis.hgetall(k.product), this.redis.get(k.stock)]);
     if (stock === null) return null;
     return {
       name: fields.name ?? sku,
@@ -152,7 +149,7 @@ export class RedisInventoryStore implements InventoryStore {
       initialStock: toInt(fields.initial),
       sold: toInt(fields.sold),
       stock: toInt(stock),
-      orders,
+      orders: toInt(fields.orders),
     };
   }
 
@@ -160,20 +157,14 @@ export class RedisInventoryStore implements InventoryStore {
     return (await this.redis.smembers(catalogueKey)).sort();
   }
 
-  async getOrder(sku: string, orderRef: string): Promise<StoredOrder | null> {
-    const entries = await this.redis.xrange(skuKeys(sku).orders, orderRef, orderRef, 'COUNT', 1);
+  async getOrder(sku: string, entryId: string, token: string): Promise<OrderRecord | null> {
+    const entries = await this.redis.xrange(skuKeys(sku).orders, entryId, entryId, 'COUNT', 1);
     const entry = entries[0];
     if (!entry) return null;
-    const [id, flat] = entry;
-    const fields = new Map<string, string>();
-    for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i] as string, flat[i + 1] as string);
-    return {
-      orderRef: id,
-      quantity: toInt(fields.get('q')),
-      userId: fields.get('u') ?? '',
-      method: fields.get('m') ?? 'safe',
-      idempotencyKey: fields.get('k') ?? '',
-    };
+    const order = toOrderRecord(sku, entry);
+    // The token is the part of an order id nobody can guess: compared in constant time, so that a
+    // caller cannot learn it a character at a time from how long a refusal takes.
+    return sameToken(order.token, token) ? order : null;
   }
 
   async readStock(sku: string): Promise<number | null> {
@@ -200,24 +191,20 @@ export class RedisInventoryStore implements InventoryStore {
     userId: string,
     idempotencyKey: string,
     method: PurchaseMethod,
+    token: string,
   ): Promise<string> {
     const k = skuKeys(sku);
     if (userId !== '') await this.redis.hincrby(k.buyers, userId, quantity);
     await this.redis.hincrby(k.product, 'sold', quantity);
+    await this.redis.hincrby(k.product, 'orders', 1);
+    const sale = (await this.redis.hget(k.product, 'sale')) ?? '0';
     const id = await this.redis.xadd(
       k.orders,
       '*',
-      'q',
-      quantity,
-      'u',
-      userId,
-      'm',
-      method,
-      'k',
-      idempotencyKey,
+      ...orderFields({ quantity, userId, method, idempotencyKey, sale: Number(sale), token }),
     );
     if (id === null) throw new Error('XADD returned no id');
-    return id;
+    return `${id}:${token}`;
   }
 
   async writeIdempotentAnswer(sku: string, key: string, answer: IdempotentAnswer): Promise<void> {

@@ -12,7 +12,7 @@ import type { Redis, Result } from 'ioredis';
  */
 export type RedisClient = Redis | Cluster;
 
-/** reply of purchase-5.lua: {code, orderId, quantity, remaining} */
+/** reply of purchase-5.lua: {code, orderRef, quantity, remaining} */
 export type PurchaseReply = [number, string, number, number];
 
 declare module 'ioredis' {
@@ -27,12 +27,12 @@ declare module 'ioredis' {
       userId: string,
       idempotencyKey: string,
       method: string,
+      token: string,
     ): Result<PurchaseReply, Context>;
     resetStock(
       stock: string,
       product: string,
       buyers: string,
-      orders: string,
       idempotency: string,
       amount: number,
       name: string,

@@ -145,7 +145,7 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     });
     const answered = new Map<string, string>();
     for (const [key, orderId] of buyers.purchases) if (orderId) answered.set(orderId, key);
-    const inLog = new Set(state.orders.map((order) => `${sku}:${order.id}`));
+    const inLog = new Set(state.orders.map((order) => order.orderId));
     const lost = [...answered.keys()].filter((orderId) => !inLog.has(orderId));
     const unanswered = [...inLog].filter((orderId) => !answered.has(orderId));
     const keysInLog = state.orders.map((order) => order.key);

@@ -1,12 +1,30 @@
 import { skuKeys } from '../../app/redis/keys';
+import { toOrderRecord } from '../../app/redis/order-entry';
 import type { RedisClient } from '../../app/redis/scripts';
+
+export interface LoggedOrder {
+  /** the stream entry id */
+  readonly id: string;
+  /** the public order id */
+  readonly orderId: string;
+  readonly quantity: number;
+  readonly userId: string;
+  readonly method: string;
+  readonly key: string;
+  readonly sale: number;
+}
 
 export interface SkuState {
   readonly stock: number;
   /** units stocked: `initial` of the product hash */
   readonly stocked: number;
-  readonly orders: { id: string; quantity: number; userId: string; method: string; key: string }[];
-  /** Σ quantity of the orders in the log */
+  /** the current sale: `sale` of the product hash */
+  readonly sale: number;
+  /** the orders of the current sale (since the last reset), oldest first */
+  readonly orders: LoggedOrder[];
+  /** every order still in the stream, earlier sales' included */
+  readonly log: LoggedOrder[];
+  /** Σ quantity of the orders of the current sale */
   readonly unitsInLog: number;
   readonly buyers: Record<string, number>;
 }
@@ -20,21 +38,26 @@ export async function readSkuState(redis: RedisClient, sku: string): Promise<Sku
     redis.xrange(k.orders, '-', '+'),
     redis.hgetall(k.buyers),
   ]);
-  const orders = entries.map(([id, flat]) => {
-    const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+  const log = entries.map((entry): LoggedOrder => {
+    const order = toOrderRecord(sku, entry);
     return {
-      id,
-      quantity: Number(fields.q),
-      userId: fields.u ?? '',
-      method: fields.m ?? '',
-      key: fields.k ?? '',
+      id: order.entryId,
+      orderId: order.orderId,
+      quantity: order.quantity,
+      userId: order.userId ?? '',
+      method: order.method,
+      key: order.idempotencyKey ?? '',
+      sale: order.sale,
     };
   });
+  const sale = Number(product.sale ?? 0);
+  const orders = log.filter((order) => order.sale === sale);
   return {
     stock: Number(stock),
     stocked: Number(product.initial),
+    sale,
     orders,
+    log,
     unitsInLog: orders.reduce((sum, order) => sum + order.quantity, 0),
     buyers: Object.fromEntries(Object.entries(buyers).map(([user, units]) => [user, Number(units)])),
   };
@@ -49,10 +72,10 @@ export function expectConserved(state: SkuState): void {
 
 /**
  * Invariant 3 of the design: every order answered 200 is in the log, and the log holds no order that
- * was not answered 200 to someone. `answered` are the public order ids (`<sku>:<stream id>`).
+ * was not answered 200 to someone. `answered` are the public order ids.
  */
 export function expectLogMatchesAnswers(sku: string, state: SkuState, answered: Iterable<string>): void {
-  const inLog = new Set(state.orders.map((order) => `${sku}:${order.id}`));
+  const inLog = new Set(state.orders.map((order) => order.orderId));
   const mine = new Set([...answered].filter((orderId) => orderId.startsWith(`${sku}:`)));
   expect([...mine].filter((orderId) => !inLog.has(orderId))).toEqual([]);
   expect([...inLog].filter((orderId) => !mine.has(orderId))).toEqual([]);

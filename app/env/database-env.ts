@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { wholeNumber } from '../whole-number';
+
+/**
+ * PostgreSQL, the system of record for orders, from the environment. DATABASE_URL is a libpq-style URL
+ * (`postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/path/ca.pem`); its TLS
+ * parameters are read by node-postgres itself.
+ */
+export const databaseEnvShape = {
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// or postgresql:// URL')
+    .pipe(z.url())
+    .optional(),
+  DATABASE_POOL_SIZE: wholeNumber(1, 100).default(4),
+  /** a statement running longer is cancelled by the server: a stuck query cannot hold a batch forever */
+  DATABASE_STATEMENT_TIMEOUT_MS: wholeNumber(100, 600_000).default(10_000),
+  DATABASE_CONNECT_TIMEOUT_MS: wholeNumber(100, 60_000).default(5000),
+};
+
+type DatabaseEnv = z.infer<ReturnType<typeof z.object<typeof databaseEnvShape>>>;
+
+export interface DatabaseSettings {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** undefined when DATABASE_URL is not set */
+export function toDatabaseSettings(env: DatabaseEnv): DatabaseSettings | undefined {
+  if (env.DATABASE_URL === undefined) return undefined;
+  return {
+    url: env.DATABASE_URL,
+    poolSize: env.DATABASE_POOL_SIZE,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+  };
+}
