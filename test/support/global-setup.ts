@@ -1,20 +1,33 @@
+import { startPostgres } from '../../attack/local/postgres-server';
+import type { LocalPostgres } from '../../attack/local/postgres-server';
 import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
+import { migrateDatabase } from './database';
 
 declare global {
   var __flashSaleRedis: LocalRedis | undefined;
+  var __flashSalePostgres: LocalPostgres | undefined;
 }
 
 /**
- * One private redis-server for the whole run (tests that kill or reconfigure Redis start their own).
- * With REDIS_URL set, that server is used instead; tests then keep to their own SKUs and never flush it.
+ * One private redis-server and one private PostgreSQL for the whole run (tests that kill or reconfigure
+ * either start their own). With REDIS_URL or DATABASE_URL set, that server is used instead; tests then
+ * keep to their own SKUs and never flush or drop anything they did not make.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.REDIS_URL) {
     process.env.TEST_REDIS_URL = process.env.REDIS_URL;
-    return;
+  } else {
+    const redis = await startRedis();
+    globalThis.__flashSaleRedis = redis;
+    process.env.TEST_REDIS_URL = redis.url;
   }
-  const redis = await startRedis();
-  globalThis.__flashSaleRedis = redis;
-  process.env.TEST_REDIS_URL = redis.url;
+  if (process.env.DATABASE_URL) {
+    process.env.TEST_DATABASE_URL = process.env.DATABASE_URL;
+  } else {
+    const postgres = await startPostgres({ fast: true });
+    globalThis.__flashSalePostgres = postgres;
+    process.env.TEST_DATABASE_URL = postgres.url;
+  }
+  await migrateDatabase(process.env.TEST_DATABASE_URL);
 }

@@ -1,3 +1,3 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__flashSaleRedis?.stop();
+  await Promise.all([globalThis.__flashSaleRedis?.stop(), globalThis.__flashSalePostgres?.stop()]);
 }
