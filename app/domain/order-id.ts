@@ -59,3 +59,12 @@ export function newOrderToken(): string {
   offset += TOKEN_BYTES;
   return token;
 }
+
+/** orders two stream entry ids as Redis does: by time, then by sequence */
+export function compareEntryIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  return 0;
+}

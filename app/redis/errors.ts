@@ -26,3 +26,8 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (error instanceof ReplyError) return TRANSIENT_REPLIES.test(error.message);
   return CLIENT_SIDE_NAMES.has(error.name) || CLIENT_SIDE_MESSAGES.test(error.message);
 }
+
+/** true when Redis answered with an error reply that starts with `code` (NOGROUP, BUSYGROUP, ...) */
+export function isReply(error: unknown, code: string): boolean {
+  return error instanceof ReplyError && error instanceof Error && error.message.startsWith(code);
+}

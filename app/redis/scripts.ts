@@ -50,6 +50,9 @@ declare module 'ioredis' {
       channel: string,
       sku: string,
     ): Result<number, Context>;
+    trimExported(orders: string, group: string, cutoff: string): Result<number, Context>;
+    /** {pending, undelivered, oldest entry id or ''} */
+    orderBacklog(orders: string, group: string): Result<[number, number, string], Context>;
   }
 }
 
@@ -66,7 +69,7 @@ function commandName(base: string): string {
 }
 
 /** the commands the store calls: a build that lost one of their files must not start */
-const REQUIRED_COMMANDS = ['purchase', 'resetStock', 'putProduct'];
+const REQUIRED_COMMANDS = ['purchase', 'resetStock', 'putProduct', 'trimExported', 'orderBacklog'];
 
 /** Reads every script once, at start-up; throws if the directory or a required script is missing. */
 export function readScripts(dir: string = LUA_DIR): Script[] {
