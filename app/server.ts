@@ -11,6 +11,8 @@ import { createApp } from './http/app';
 import { createLogger, flushLogger } from './observability/logger';
 import type { Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { PostgresOrderArchive } from './postgres/order-archive';
+import { createPool } from './postgres/pool';
 import { createRedisClient, createSubscriberClient, keepConnected } from './redis/client';
 import { RedisInventoryStore } from './redis/inventory-store';
 import { listenForRestocks } from './redis/restock-listener';
@@ -48,7 +50,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   defineScripts(redis, scripts);
 
   const store = new RedisInventoryStore(redis);
-  const catalogue = new Catalogue(store);
+  // Orders the worker trimmed from Redis, and earlier sales', are read back from the system of record.
+  const pool =
+    config.database &&
+    createPool(config.database, `flash-sale ${config.instanceId}`, (error) => {
+      logger.warn({ error: error.message }, 'an idle PostgreSQL connection failed');
+    });
+  const catalogue = new Catalogue(store, pool && new PostgresOrderArchive(pool));
   const marks = config.soldOutMarkTtlMs > 0 ? new SoldOutMarks(config.soldOutMarkTtlMs) : undefined;
   const purchases = new PurchaseService(
     store,
@@ -177,6 +185,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
           redis.disconnect();
         }),
         soldOut?.restocks.stop(),
+        pool?.end().catch(() => undefined),
       ]);
       logger.info('stopped');
       flushLogger(logger);

@@ -150,7 +150,7 @@ describe('purchase-5.lua', () => {
     ['the sold counter', (k: ReturnType<typeof skuKeys>) => redis.hset(k.product, 'sold', 'x')],
     ['the order counter', (k: ReturnType<typeof skuKeys>) => redis.hset(k.product, 'orders', '1.5')],
     ['the per-user limit', (k: ReturnType<typeof skuKeys>) => redis.hset(k.product, 'perUserLimit', 'two')],
-    ['the buyer\'s count', (k: ReturnType<typeof skuKeys>) => redis.hset(k.buyers, 'hana', '0.5')],
+    ["the buyer's count", (k: ReturnType<typeof skuKeys>) => redis.hset(k.buyers, 'hana', '0.5')],
   ])(
     'when %s is not an integer, then a purchase with a userId fails with an error and writes nothing',
     async (_what, corrupt) => {

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { isDatabaseUnavailable } from '../postgres/errors';
 import { isStoreUnavailable } from '../redis/errors';
 
 /** How long a client should wait before retrying after a 503: Redis reconnects within a second. */
@@ -139,6 +140,11 @@ export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHand
         res,
         new AppError('store_unavailable', 'the inventory store is unreachable; retry shortly'),
       );
+      return;
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.debug({ route: req.path }, 'postgres unavailable');
+      sendProblem(res, new AppError('store_unavailable', 'the order archive is unreachable; retry shortly'));
       return;
     }
     if (error instanceof Error && error.name === 'ReplyError') metrics.redisError('reply');
