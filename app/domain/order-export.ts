@@ -102,7 +102,8 @@ export class OrderExporter {
   private nextClaim = 0;
   private nextTrim = 0;
   private nextBacklog = 0;
-  private readonly failing = new Set<ExportStage>();
+  /** failing stages, with the last error of each */
+  private readonly failing = new Map<ExportStage, string>();
   /** stages that failed in the pass under way */
   private passFailures = 0;
   /** the time of the last pass that reached the outbox and the sink without an error */
@@ -200,7 +201,12 @@ export class OrderExporter {
 
   /** the stages failing now */
   get failingStages(): ExportStage[] {
-    return [...this.failing];
+    return [...this.failing.keys()];
+  }
+
+  /** the last error of each failing stage */
+  get failures(): Partial<Record<ExportStage, string>> {
+    return Object.fromEntries(this.failing);
   }
 
   /** A stage's outcome: a failure is reported once, when it starts, and its end once too. */
@@ -211,7 +217,7 @@ export class OrderExporter {
     }
     this.passFailures += 1;
     if (!this.failing.has(stage)) this.observer.failed(stage, error);
-    this.failing.add(stage);
+    this.failing.set(stage, error instanceof Error ? error.message : String(error));
   }
 
   private async refreshCatalogue(): Promise<void> {

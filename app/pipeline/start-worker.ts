@@ -103,6 +103,9 @@ export async function startWorker(
     observe(logger, metrics),
   );
 
+  // A first pass before the connection is up would only report a failure that is not one.
+  await Promise.race([once(redis, 'ready'), sleep(config.redis.connectTimeoutMs, undefined, { ref: false })]);
+
   const stopLoop = new AbortController();
   const giveUp = new AbortController();
   const done = exporter.run(stopLoop.signal, giveUp.signal);
@@ -153,6 +156,9 @@ export async function startWorker(
         send(healthy ? 200 : 503, {
           status: stopped ? 'stopping' : healthy ? 'ok' : 'degraded',
           failing: exporter.failingStages,
+          errors: exporter.failures,
+          redis: redis.status,
+          msSinceLoopTurned: now - exporter.heartbeatAt,
           oldestPendingAgeSeconds: metrics.oldestPendingAgeSeconds(now),
         });
         return;
