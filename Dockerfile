@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The image the Auto Scaling Group runs and docker-compose.yml starts three times: build with dev dependencies,
-# ship only production dependencies and the compiled service with its Lua scripts.
+# ship only production dependencies and the compiled service with its Lua scripts and SQL migrations. The same
+# image runs the order worker (`node dist/app/worker.js`) and the migrations (`node dist/app/migrate.js`).
 # test/docker/image.test.ts reads this file and replays its stages without a Docker engine: keep to the
 # instructions it understands (FROM, WORKDIR, COPY, RUN, ENV, USER, EXPOSE, HEALTHCHECK, CMD).
 

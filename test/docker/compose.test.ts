@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../app/config';
+import { loadWorkerConfig } from '../../app/pipeline/worker-config';
 import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
 import { startTestService } from '../support/fixtures';
@@ -202,6 +203,51 @@ describe('docker-compose.yml, read for the demo', () => {
     const version = /version (\d+\.\d+)/.exec(local.stdout)?.[1];
     expect(version).toBeDefined();
     expect(service('lb').image).toBe(`haproxy:${String(version)}`);
+  });
+
+  it('runs PostgreSQL 15 with a volume and a readiness check, the migrations once it is ready, and the worker once they are done', () => {
+    const postgres = service('postgres');
+    expect(postgres.image).toMatch(/^postgres:15(\.|-|$)/);
+    expect(postgres.volumes).toContain('postgres-data:/var/lib/postgresql/data');
+    expect(postgres.healthcheck?.test.slice(0, 2)).toEqual(['CMD', 'pg_isready']);
+    const migrate = service('migrate');
+    expect(migrate.build).toBe('.');
+    expect(migrate.command).toEqual(['node', 'dist/app/migrate.js']);
+    expect(migrate.depends_on?.postgres).toEqual({ condition: 'service_healthy' });
+    const worker = service('worker');
+    expect(worker.build).toBe('.');
+    expect(worker.command).toEqual(['node', 'dist/app/worker.js']);
+    expect(worker.depends_on).toEqual({
+      migrate: { condition: 'service_completed_successfully' },
+      redis: { condition: 'service_healthy' },
+    });
+  });
+
+  it("gives the worker, the migrations and every instance the same PostgreSQL, whose user and password are the server's, in a configuration each accepts", () => {
+    const env = (name: string): Record<string, string> =>
+      Object.fromEntries(
+        Object.entries({ ...image.env, ...service(name).environment }).map(([k, v]) => [
+          k,
+          interpolate(String(v ?? '')),
+        ]),
+      );
+    const url = new URL(env('worker').DATABASE_URL ?? '');
+    const server = env('postgres');
+    expect({ user: url.username, password: url.password, db: url.pathname, host: url.hostname }).toEqual({
+      user: server.POSTGRES_USER,
+      password: server.POSTGRES_PASSWORD,
+      db: `/${server.POSTGRES_DB ?? ''}`,
+      host: 'postgres',
+    });
+    const worker = loadWorkerConfig(env('worker'));
+    expect(worker.redis.url).toBe('redis://redis:6379');
+    expect(durationMs(service('worker').stop_grace_period ?? '10s')).toBeGreaterThan(
+      worker.shutdownTimeoutMs,
+    );
+    for (const name of ['migrate', 'verify', ...APPS]) {
+      expect({ name, url: env(name).DATABASE_URL }).toEqual({ name, url: url.toString() });
+    }
+    for (const name of APPS) expect(loadConfig(env(name)).database?.url).toBe(url.toString());
   });
 
   it('runs the attack once, on demand, through the balancer', () => {

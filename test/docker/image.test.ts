@@ -12,6 +12,13 @@ import { expectConserved, readSkuState } from '../support/invariants';
 import { imageConfig, parseStages, replay } from './dockerfile';
 import type { ImageConfig, ReplayedStage } from './dockerfile';
 import { loadDockerignore } from './dockerignore';
+import { startRedis } from '../../attack/local/redis-server';
+import type { LocalRedis } from '../../attack/local/redis-server';
+import { newOrderToken } from '../../app/domain/order-id';
+import { RedisInventoryStore } from '../../app/redis/inventory-store';
+import { defineScripts, readScripts } from '../../app/redis/scripts';
+import { ordersOf, scratchDatabase, testPool } from '../support/database';
+import { eventually } from '../support/pipeline';
 
 /**
  * The image's production start path, without a Docker engine: the Dockerfile's stages are replayed in
@@ -87,8 +94,12 @@ describe('the image, replayed without a Docker engine', () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it('holds the compiled service and every Lua script beside it', () => {
+  it('holds the compiled service, the worker, every Lua script and every migration beside them', () => {
     expect(existsSync(join(srv, 'dist', 'app', 'main.js'))).toBe(true);
+    expect(existsSync(join(srv, 'dist', 'app', 'worker.js'))).toBe(true);
+    expect(existsSync(join(srv, 'dist', 'app', 'migrate.js'))).toBe(true);
+    const migrations = readdirSync(join(ROOT, 'app', 'postgres', 'migrations'));
+    expect(readdirSync(join(srv, 'dist', 'app', 'postgres', 'migrations')).sort()).toEqual(migrations.sort());
     const sources = readdirSync(join(ROOT, 'app', 'redis', 'lua')).filter((f) => f.endsWith('.lua'));
     expect(sources.length).toBeGreaterThan(0);
     expect(readdirSync(join(srv, 'dist', 'app', 'redis', 'lua')).sort()).toEqual(sources.sort());
@@ -211,6 +222,90 @@ describe('the image, replayed without a Docker engine', () => {
       expect(await exited).toBe(0);
       expect(output).toContain('stopped');
       expect(healthcheck()).not.toBe(0);
+    });
+  });
+
+  describe('the same image with another command: the migrations, then the order worker', () => {
+    let database: { url: string; drop: () => Promise<void> };
+    let privateRedis: LocalRedis;
+    let worker: ChildProcess | undefined;
+    let output = '';
+
+    beforeAll(async () => {
+      database = await scratchDatabase();
+      privateRedis = await startRedis();
+    });
+    afterAll(async () => {
+      if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
+      await privateRedis.stop();
+      await database.drop();
+    });
+
+    const run = (argv: string[], env: Record<string, string>) => {
+      const [command = '', ...args] = argv;
+      return {
+        command: command === 'node' ? process.execPath : command,
+        args,
+        env: { PATH: process.env.PATH ?? '', HOME: workspace, ...image.env, ...env },
+      };
+    };
+
+    it('then `node dist/app/migrate.js` applies the migrations the image ships, and again applies nothing', () => {
+      const migrateOnce = () => {
+        const { command, args, env } = run(['node', 'dist/app/migrate.js'], { DATABASE_URL: database.url });
+        return spawnSync(command, args, { cwd: srv, env, encoding: 'utf8', timeout: 30_000 });
+      };
+      const first = migrateOnce();
+      expect({ status: first.status, stdout: first.stdout, stderr: first.stderr }).toEqual({
+        status: 0,
+        stdout: 'migrate: applied 0001_create_orders.sql\n',
+        stderr: '',
+      });
+      expect(migrateOnce().stdout).toBe('migrate: up to date\n');
+    });
+
+    it('then `node dist/app/worker.js` exports orders, and the image HEALTHCHECK passes against it', async () => {
+      const port = await freePort();
+      const sku = uniqueSku('image-worker');
+      const seed = redisClient(privateRedis.url);
+      try {
+        const scripts = readScripts();
+        defineScripts(seed, scripts);
+        const store = new RedisInventoryStore(seed);
+        await store.putProduct(sku, { name: 'Image worker', price: 1, stock: 5, perUserLimit: 0 }, false);
+        for (let i = 0; i < 3; i += 1) await store.purchase(sku, 1, '', '', 'safe', newOrderToken());
+      } finally {
+        await seed.quit();
+      }
+      const { command, args, env } = run(['node', 'dist/app/worker.js'], {
+        PORT: String(port),
+        REDIS_URL: privateRedis.url,
+        DATABASE_URL: database.url,
+        WORKER_IDLE_WAIT_MS: '50',
+      });
+      worker = spawn(command, args, { cwd: srv, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = once(worker, 'exit').then(([code]) => code as number | null);
+      worker.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const pool = testPool(database.url);
+      try {
+        await eventually(
+          async () => (await ordersOf(pool, sku)).length === 3,
+          30_000,
+          `the orders exported:\n${output}`,
+        );
+      } finally {
+        await pool.end();
+      }
+      if (!image.healthcheck) throw new Error('no HEALTHCHECK');
+      const [check = '', ...checkArgs] = image.healthcheck.command;
+      const probe = run([check, ...checkArgs], { PORT: String(port) });
+      expect(spawnSync(probe.command, probe.args, { cwd: srv, env: probe.env, timeout: 10_000 }).status).toBe(
+        0,
+      );
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output).toContain('order worker stopped');
     });
   });
 });
