@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { UsageError } from './cli-options';
 import { demoHelp, parseDemoArgs } from './demo-options';
 import { startFleet } from './local/fleet';
+import { startOrderPipeline } from './local/order-pipeline';
 import { hasRedisServer, startRedis } from './local/redis-server';
 import { EXIT, interruptOnSigint, runSession } from './run-session';
 import type { Io } from './run-session';
@@ -52,9 +53,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   // its own process group, would not. Every way out that skips the clean-up below passes through 'exit':
   // a second Ctrl-C, a hang-up (the terminal closed, the ssh session dropped: by default it would end
   // this process without one), a crash.
-  let killRedis = (): void => undefined;
+  const killers: (() => void)[] = [];
   const onExit = (): void => {
-    killRedis();
+    for (const kill of killers) kill();
   };
   const onHangUp = (): void => {
     process.exit(EXIT.hangUp);
@@ -76,7 +77,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       redisLabel = 'REDIS_URL';
     } else {
       const redis = await startRedis({ ownProcessGroup: true });
-      killRedis = redis.kill;
+      killers.push(redis.kill);
       cleanup.push({ what: 'redis-server', stop: () => redis.stop() });
       redisEnv = { REDIS_URL: redis.url, REDIS_MODE: 'standalone' };
       redisLabel = `private redis-server on 127.0.0.1:${redis.port}`;
@@ -88,12 +89,30 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     mkdirSync(dirname(fleetLog), { recursive: true });
     const log = createWriteStream(fleetLog);
     cleanup.push({ what: 'fleet log', stop: () => once(log.end(), 'finish') });
+
+    // The system of record: DATABASE_URL, or a private PostgreSQL; the demo goes on without one.
+    const userDatabase = io.env.DATABASE_URL === '' ? undefined : io.env.DATABASE_URL;
+    const pipeline = await startOrderPipeline({
+      redisUrl: redisEnv.REDIS_URL ?? '',
+      databaseUrl: userDatabase,
+      log,
+    });
+    if (pipeline) {
+      killers.push(pipeline.kill);
+      cleanup.push({ what: 'order pipeline', stop: () => pipeline.stop() });
+      io.stderr.write(`postgres: ${pipeline.label}, an order worker draining Redis into it\n`);
+    } else {
+      io.stderr.write(
+        'postgres: none (no DATABASE_URL, no PostgreSQL installed): orders stay in Redis, and verify is skipped\n',
+      );
+    }
     // A fresh admin token per demo: the fleet is private, and the reset goes through the real auth path.
     const adminToken = randomBytes(24).toString('hex');
     const fleet = await startFleet({
       instances: options.instances,
       env: {
         ...redisEnv,
+        ...(pipeline ? { DATABASE_URL: pipeline.databaseUrl } : {}),
         ADMIN_TOKEN: adminToken,
         NODE_ENV: 'development',
         UNSAFE_ENDPOINT: 'on',
@@ -113,7 +132,20 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
     const session = await runSession(fleet.url, { ...options, adminToken }, io, {
       signal: interrupt.signal,
-      fleet: { instances: options.instances, unsafeDelayMs: options.unsafeDelayMs, redis: redisLabel },
+      fleet: {
+        instances: options.instances,
+        unsafeDelayMs: options.unsafeDelayMs,
+        redis: redisLabel,
+        ...(pipeline ? { postgres: pipeline.label } : {}),
+      },
+      ...(pipeline
+        ? {
+            checkSystemOfRecord: async (sku: string) => {
+              const { orders, inPostgres, backlog, findings } = await pipeline.check(sku);
+              return { orders, inPostgres, backlog, findings };
+            },
+          }
+        : {}),
     });
     return session.exitCode;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { ROWS, runsInOrder } from './report-table';
+import { rowsFor, runsInOrder } from './report-table';
 import type { AttackReport, RunResult } from './run-result';
 
 /**
@@ -140,11 +140,11 @@ export function salesOverTimeChart(runs: readonly RunResult[]): string {
   );
 }
 
-function table(runs: readonly RunResult[]): string {
+function table(report: AttackReport, runs: readonly RunResult[]): string {
   const head = runs
     .map((run) => `<th>${escapeHtml(run.mode)}<br/><code>POST ${escapeHtml(run.endpoint)}</code></th>`)
     .join('');
-  const rows = ROWS.map((row) => {
+  const rows = rowsFor(report).map((row) => {
     const cells = runs
       .map((run) => {
         const cell = row.cell(run);
@@ -208,7 +208,7 @@ export function renderHtmlReport(report: AttackReport): string {
 <h1>${escapeHtml(title)}</h1>
 <p class="meta">${escapeHtml(report.target)} &middot; ${report.requests} requests over ${report.connections} connections${fleet} &middot; ${escapeHtml(report.startedAt)}</p>
 ${verdict(report)}
-${table(runs)}
+${table(report, runs)}
 <div class="charts">
 <figure><figcaption>Sold vs stock</figcaption>${soldVsStockChart(runs)}</figure>
 <figure><figcaption>Sales over time</figcaption>${salesOverTimeChart(runs)}</figure>

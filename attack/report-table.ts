@@ -1,5 +1,6 @@
 import type { Mode } from './attack-options';
-import type { AttackReport, RunResult } from './run-result';
+import { verified } from './run-result';
+import type { AttackReport, RunResult, SystemOfRecordCheck } from './run-result';
 
 /**
  * The side-by-side table a presenter puts on the screen: one row per figure, one column per endpoint.
@@ -26,6 +27,19 @@ export interface Cell {
 export interface Row {
   readonly label: string;
   readonly cell: (run: RunResult) => Cell;
+  /** shown only for reports this holds for (default: every report) */
+  readonly shownFor?: (report: AttackReport) => boolean;
+}
+
+const withSystemOfRecord = (report: AttackReport): boolean =>
+  runsInOrder(report).some((run) => run.systemOfRecord !== undefined);
+
+function verifyCell(check: SystemOfRecordCheck | undefined): Cell {
+  if (!check) return plain('n/a');
+  if (verified(check)) return judged('ok: Redis and PostgreSQL agree', true);
+  if (check.findings.length === 0) return judged(`${check.backlog} orders not exported yet`, false);
+  const kinds = [...new Set(check.findings.map((finding) => finding.kind))].join(', ');
+  return judged(`DRIFT: ${check.findings.length} (${kinds})`, false);
 }
 
 const plain = (text: string | number): Cell => ({ text: String(text), tone: 'plain' });
@@ -79,6 +93,18 @@ export const ROWS: readonly Row[] = [
             run.conserved,
           ),
   },
+  {
+    label: 'orders in PostgreSQL',
+    shownFor: withSystemOfRecord,
+    cell: (run) =>
+      run.systemOfRecord
+        ? judged(
+            `${run.systemOfRecord.inPostgres} of ${run.systemOfRecord.orders}`,
+            run.systemOfRecord.inPostgres === run.systemOfRecord.orders,
+          )
+        : plain('n/a'),
+  },
+  { label: 'verify', shownFor: withSystemOfRecord, cell: (run) => verifyCell(run.systemOfRecord) },
   { label: 'duration', cell: (run) => plain(`${(run.durationMs / 1000).toFixed(2)} s`) },
   { label: 'requests/s', cell: (run) => plain(run.requestsPerSecond) },
   {
@@ -88,6 +114,11 @@ export const ROWS: readonly Row[] = [
   { label: 'sales per instance', cell: (run) => plain(spread(run.soldByInstance)) },
   { label: 'answers per instance', cell: (run) => plain(spread(run.answersByInstance)) },
 ];
+
+/** the rows this report has figures for */
+export function rowsFor(report: AttackReport): Row[] {
+  return ROWS.filter((row) => row.shownFor?.(report) ?? true);
+}
 
 function paint(cell: Cell, style: TableStyle): string {
   if (!style.color || cell.tone === 'plain') return cell.text;
@@ -105,7 +136,7 @@ export function runsInOrder(report: AttackReport): RunResult[] {
 export function formatTable(report: AttackReport, style: TableStyle): string {
   const runs = runsInOrder(report);
   const headers = ['', ...runs.map((run) => `${run.mode}  POST ${run.endpoint}`)];
-  const body = ROWS.map((row) => [plain(row.label), ...runs.map((run) => row.cell(run))]);
+  const body = rowsFor(report).map((row) => [plain(row.label), ...runs.map((run) => row.cell(run))]);
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...body.map((cells) => cells[column]?.text.length ?? 0)),
   );
@@ -140,6 +171,11 @@ function unsafeSentence(unsafe: RunResult): string {
   return `unsafe sold ${unsafe.sold} of ${unsafe.stock}${log}: oversold by ${unsafe.oversold}`;
 }
 
+function recordSentence(safe: RunResult): string {
+  const check = safe.systemOfRecord;
+  return check ? `, and all ${check.orders} orders are in PostgreSQL once (verify: ok)` : '';
+}
+
 /** One sentence under the table, the one a presenter reads out. */
 export function formatVerdict(report: AttackReport, style: TableStyle): string {
   const parts: string[] = [];
@@ -151,7 +187,7 @@ export function formatVerdict(report: AttackReport, style: TableStyle): string {
       held === null
         ? `safe could not be checked`
         : held
-          ? `safe sold ${safe.sold} of ${safe.stock}, never more: invariants held`
+          ? `safe sold ${safe.sold} of ${safe.stock}, never more: invariants held${recordSentence(safe)}`
           : `safe BROKE an invariant (sold ${safe.sold} of ${safe.stock}, ${unknown(safe.unitsInLog)} units in the log, ` +
             `final stock ${unknown(safe.finalStock)}, conserved: ${String(safe.conserved)})`;
     parts.push(style.color && held !== null ? `${held ? ANSI.green : ANSI.red}${text}${ANSI.reset}` : text);

@@ -56,6 +56,20 @@ export interface RunResult {
   readonly timeline: { readonly bucketMs: number; readonly sold: readonly number[] };
   /** stopped by Ctrl-C before every request was sent */
   readonly interrupted: boolean;
+  /** the system of record after the run, when the demo runs the order pipeline */
+  readonly systemOfRecord?: SystemOfRecordCheck;
+}
+
+/** `npm run verify` for the run's SKU, once its orders reached PostgreSQL */
+export interface SystemOfRecordCheck {
+  /** orders of the run's sale */
+  readonly orders: number;
+  /** of those, in PostgreSQL */
+  readonly inPostgres: number;
+  /** still on their way when the check gave up waiting */
+  readonly backlog: number;
+  /** verify's findings: none means Redis and PostgreSQL agree and the sale adds up */
+  readonly findings: readonly { readonly kind: string; readonly orderId?: string; readonly detail: string }[];
 }
 
 /** What `--json` writes: `{target, sku, stock, requests, connections, runs: {unsafe?, safe?}}` and more. */
@@ -70,8 +84,13 @@ export interface AttackReport {
   readonly runs: { unsafe?: RunResult; safe?: RunResult };
   /** the verdict the exit code reports */
   readonly safeHeld: boolean | null;
-  /** the demo adds how it ran the fleet */
-  readonly fleet?: { readonly instances: number; readonly unsafeDelayMs: number; readonly redis: string };
+  /** the demo adds how it ran the fleet; `postgres` says where the orders went, if anywhere */
+  readonly fleet?: {
+    readonly instances: number;
+    readonly unsafeDelayMs: number;
+    readonly redis: string;
+    readonly postgres?: string;
+  };
 }
 
 /**
@@ -83,7 +102,19 @@ export interface AttackReport {
 export function safeHeld(runs: AttackReport['runs']): boolean | null {
   const safe = runs.safe;
   if (!safe || safe.conserved === null || safe.finalStock === null || safe.unitsInLog === null) return null;
-  return safe.sold <= safe.stock && safe.unitsInLog <= safe.stock && safe.finalStock >= 0 && safe.conserved;
+  // with the order pipeline: every order of the run in PostgreSQL, once, as Redis logged it
+  const recorded = safe.systemOfRecord === undefined || verified(safe.systemOfRecord);
+  return (
+    safe.sold <= safe.stock &&
+    safe.unitsInLog <= safe.stock &&
+    safe.finalStock >= 0 &&
+    safe.conserved &&
+    recorded
+  );
+}
+
+export function verified(check: SystemOfRecordCheck): boolean {
+  return check.findings.length === 0 && check.backlog === 0 && check.inPostgres === check.orders;
 }
 
 /** The figures that need the stock read back after a run, beside what its answers said. */

@@ -8,7 +8,7 @@ import { formatTable, formatVerdict, shouldColor } from './report-table';
 import { runAttack } from './run-attack';
 import type { RunProgress } from './run-attack';
 import { safeHeld } from './run-result';
-import type { AttackReport, RunResult } from './run-result';
+import type { AttackReport, RunResult, SystemOfRecordCheck } from './run-result';
 import { checkReachable } from './service-client';
 import { warmUp } from './warm-up';
 
@@ -45,7 +45,12 @@ export async function runSession(
   target: string,
   settings: AttackSettings,
   io: Io,
-  options: { signal?: AbortSignal; fleet?: AttackReport['fleet'] } = {},
+  options: {
+    signal?: AbortSignal;
+    fleet?: AttackReport['fleet'];
+    /** the order pipeline's verify for the run's SKU, asked after each run, before the next reset */
+    checkSystemOfRecord?: (sku: string) => Promise<SystemOfRecordCheck>;
+  } = {},
 ): Promise<Session> {
   await checkReachable(target);
   if (settings.warmup > 0 && !options.signal?.aborted) {
@@ -72,6 +77,10 @@ export async function runSession(
       );
     } finally {
       progress.done(last);
+    }
+    if (options.checkSystemOfRecord && !run.interrupted) {
+      io.stderr.write(`waiting for the ${mode} run's orders to reach PostgreSQL, then verify\n`);
+      run = { ...run, systemOfRecord: await options.checkSystemOfRecord(settings.sku) };
     }
     runs[mode] = run;
   }

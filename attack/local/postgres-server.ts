@@ -35,7 +35,7 @@ const BIN_ROOT = '/usr/lib/postgresql';
  * /usr/lib/postgresql (Debian and Ubuntu), else whatever is on the PATH.
  */
 export function postgresBinDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.PG_BIN) return env.PG_BIN;
+  if (env.PG_BIN) return existsSync(join(env.PG_BIN, 'initdb')) ? env.PG_BIN : undefined;
   if (existsSync(BIN_ROOT)) {
     const versions = readdirSync(BIN_ROOT)
       .filter((name) => /^\d+$/.test(name) && existsSync(join(BIN_ROOT, name, 'bin', 'initdb')))
@@ -128,7 +128,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       `unix_socket_directories=${dir}`,
       '-c',
       'max_connections=200',
-      ...(options.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      ...(options.fast
+        ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+        : []),
     ],
     { ...asServerUser(), stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup === true },
   );

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { testDatabaseUrl } from '../../test/support/database';
 import { redisClient, testRedisUrl, uniqueSku } from '../../test/support/fixtures';
 import type { AttackReport } from '../run-result';
 import { runCli } from './cli-process';
@@ -44,12 +45,16 @@ describe('npm run demo', () => {
         '--report',
         reportFile,
       ],
-      { REDIS_URL: testRedisUrl() },
+      { REDIS_URL: testRedisUrl(), DATABASE_URL: testDatabaseUrl() },
     );
     const code = await demo.exited;
     expect({ code, stderr: code === 0 ? '' : demo.stderr() }).toEqual({ code: 0, stderr: '' });
 
     expect(demo.stderr()).toMatch(/^redis: REDIS_URL$/m);
+    expect(demo.stderr()).toMatch(/^postgres: DATABASE_URL, an order worker draining Redis into it$/m);
+    expect(demo.stdout()).toMatch(/^orders in PostgreSQL +\| (\d+) of \1 +\| 30 of 30$/m);
+    expect(demo.stdout()).toMatch(/^verify +\| DRIFT: .* +\| ok: Redis and PostgreSQL agree$/m);
+    expect(demo.stdout()).toContain('and all 30 orders are in PostgreSQL once (verify: ok)');
     expect(demo.stderr()).toMatch(/^warming up: 50 unmeasured purchases per endpoint on flash-sale-warmup$/m);
     expect(demo.stderr()).toMatch(
       /^fleet: 2 instances on http:\/\/127\.0\.0\.1:\d+ \(instance-1, instance-2\)/m,
@@ -64,8 +69,14 @@ describe('npm run demo', () => {
       stock: 30,
       requests: 600,
       connections: 30,
-      fleet: { instances: 2, unsafeDelayMs: 2, redis: 'REDIS_URL' },
+      fleet: { instances: 2, unsafeDelayMs: 2, redis: 'REDIS_URL', postgres: 'DATABASE_URL' },
       safeHeld: true,
+    });
+    expect(report.runs.safe?.systemOfRecord).toEqual({
+      orders: 30,
+      inPostgres: 30,
+      backlog: 0,
+      findings: [],
     });
     expect(report.target).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const shape = {
@@ -125,6 +136,7 @@ describe('npm run demo', () => {
       // would never become ready.
       {
         REDIS_URL: '',
+        DATABASE_URL: '',
         REDIS_MODE: 'cluster',
         REDIS_NODES: '127.0.0.1:1',
         REDIS_PASSWORD: 'not-the-private-redis-password',
@@ -133,11 +145,48 @@ describe('npm run demo', () => {
     const code = await demo.exited;
     expect({ code, stderr: code === 0 ? '' : demo.stderr() }).toEqual({ code: 0, stderr: '' });
     expect(demo.stderr()).toMatch(/^redis: private redis-server on 127\.0\.0\.1:\d+$/m);
+    expect(demo.stderr()).toMatch(/^postgres: private PostgreSQL on 127\.0\.0\.1:\d+, an order worker/m);
 
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as AttackReport;
     expect(report.fleet?.redis).toMatch(/^private redis-server on 127\.0\.0\.1:\d+$/);
     expect(report.safeHeld).toBe(true);
     expect(report.runs.safe).toMatchObject({ sold: 30, finalStock: 0, orders: 30 });
+    expect(report.runs.safe?.systemOfRecord).toMatchObject({ orders: 30, inPostgres: 30, findings: [] });
+  });
+
+  it('when no PostgreSQL can be had, then it says so in one line and runs as before', async () => {
+    const jsonFile = join(dir, 'no-postgres.json');
+    const demo = runCli(
+      'demo',
+      [
+        '--sku',
+        uniqueSku('demo'),
+        '--stock',
+        '20',
+        '--requests',
+        '200',
+        '--connections',
+        '20',
+        '--warmup',
+        '0',
+        '--json',
+        jsonFile,
+        '--report',
+        join(dir, 'no-postgres.html'),
+      ],
+      // no DATABASE_URL, and PostgreSQL's binaries looked for where there are none
+      { REDIS_URL: testRedisUrl(), DATABASE_URL: '', PG_BIN: join(dir, 'no-postgres-here') },
+    );
+    const code = await demo.exited;
+    expect({ code, stderr: code === 0 ? '' : demo.stderr() }).toEqual({ code: 0, stderr: '' });
+    expect(demo.stderr()).toMatch(
+      /^postgres: none \(no DATABASE_URL, no PostgreSQL installed\): orders stay in Redis, and verify is skipped$/m,
+    );
+    expect(demo.stdout()).not.toContain('PostgreSQL');
+    expect(demo.stdout()).toMatch(/safe sold 20 of 20, never more: invariants held$/m);
+    const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as AttackReport;
+    expect(report.fleet?.postgres).toBeUndefined();
+    expect(report.runs.safe?.systemOfRecord).toBeUndefined();
   });
 
   it('when interrupted with one Ctrl-C, delivered twice, during the unsafe run, then it prints what it measured, stops everything and exits 130', async () => {
@@ -161,7 +210,7 @@ describe('npm run demo', () => {
         '--report',
         join(dir, 'i.html'),
       ],
-      { REDIS_URL: testRedisUrl() },
+      { REDIS_URL: testRedisUrl(), DATABASE_URL: testDatabaseUrl() },
     );
     const deadline = Date.now() + 120_000;
     while (!/^fleet: /m.test(demo.stderr()) && demo.child.exitCode === null && Date.now() < deadline) {
@@ -193,11 +242,11 @@ describe('npm run demo', () => {
     expect(refused).toBe(true);
   });
 
-  it('when its terminal goes away (SIGHUP) during the unsafe run, then its private redis-server goes too', async () => {
+  it('when its terminal goes away (SIGHUP) during the unsafe run, then its private redis-server and PostgreSQL go too', async () => {
     const demo = runCli(
       'demo',
       ['--sku', uniqueSku('demo'), '--requests', '200000', '--connections', '20', '--warmup', '0'],
-      { REDIS_URL: '' },
+      { REDIS_URL: '', DATABASE_URL: '' },
     );
     const deadline = Date.now() + 120_000;
     while (!/^fleet: /m.test(demo.stderr()) && demo.child.exitCode === null && Date.now() < deadline) {
@@ -205,6 +254,8 @@ describe('npm run demo', () => {
     }
     const port = Number(/^redis: private redis-server on 127\.0\.0\.1:(\d+)$/m.exec(demo.stderr())?.[1]);
     expect(port).toBeGreaterThan(0);
+    const pgPort = Number(/^postgres: private PostgreSQL on 127\.0\.0\.1:(\d+),/m.exec(demo.stderr())?.[1]);
+    expect(pgPort).toBeGreaterThan(0);
     const probe = redisClient(`redis://127.0.0.1:${port}`);
     const [, dataDir] = (await probe.config('GET', 'dir')) as [string, string];
     probe.disconnect();
@@ -214,21 +265,25 @@ describe('npm run demo', () => {
     // that ends the demo does not reach it, and nothing would stop it afterwards.
     demo.child.kill('SIGHUP');
     await demo.exited;
-    let answered = true;
-    for (let attempt = 0; attempt < 50 && answered; attempt += 1) {
-      answered = await new Promise<boolean>((resolve) => {
-        const socket = createConnection({ host: '127.0.0.1', port });
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
+    const stillListening = async (on: number): Promise<boolean> => {
+      let answered = true;
+      for (let attempt = 0; attempt < 50 && answered; attempt += 1) {
+        answered = await new Promise<boolean>((resolve) => {
+          const socket = createConnection({ host: '127.0.0.1', port: on });
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.once('error', () => {
+            resolve(false);
+          });
         });
-        socket.once('error', () => {
-          resolve(false);
-        });
-      });
-      if (answered) await sleep(100);
-    }
-    expect(answered).toBe(false);
+        if (answered) await sleep(100);
+      }
+      return answered;
+    };
+    expect(await stillListening(port)).toBe(false);
+    expect(await stillListening(pgPort)).toBe(false);
     // and the directory made for it in the temp folder
     expect(existsSync(dataDir)).toBe(false);
   });
