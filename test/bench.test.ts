@@ -1,3 +1,4 @@
+import { parseExportBenchArgs } from '../attack/bench/export-bench';
 import { parseBenchArgs } from '../attack/bench/options';
 import { formatSummary, median, summarize } from '../attack/bench/report';
 import type { Measurement, ScenarioName } from '../attack/bench/report';
@@ -71,5 +72,28 @@ describe('npm run bench', () => {
     expect(summary.soldOutToSafe).toBeCloseTo(1.3, 2);
     expect(formatSummary(summary, 100)).toContain('| safe ');
     expect(median([3, 1, 2, 10])).toBe(2.5);
+  });
+});
+
+describe('npm run bench:export', () => {
+  it('when no option is given, then it runs 3 rounds of 8 s storms at 100 connections', () => {
+    expect(parseExportBenchArgs([])).toEqual({
+      rounds: 3,
+      duration: 8,
+      connections: 100,
+      json: undefined,
+      help: false,
+    });
+  });
+
+  it('when a value is not a whole number in range, then it names the option', () => {
+    expect(parseExportBenchArgs(['--rounds', '5', '--json', 'x.json'])).toMatchObject({
+      rounds: 5,
+      json: 'x.json',
+    });
+    expect(() => parseExportBenchArgs(['--rounds', '0'])).toThrow(/--rounds/);
+    expect(() => parseExportBenchArgs(['--duration', '1e1'])).toThrow(/--duration/);
+    expect(() => parseExportBenchArgs(['--connections', ''])).toThrow(/--connections/);
+    expect(() => parseExportBenchArgs(['--nope'])).toThrow();
   });
 });

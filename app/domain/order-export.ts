@@ -84,11 +84,11 @@ const MAX_RETRY_WAIT_MS = 5000;
 /** Thrown out of a wait when the exporter is told to give up at once. */
 class Aborted extends Error {}
 
-async function settle<T>(work: () => Promise<T>): Promise<{ value?: T; error: unknown }> {
+async function settle<T>(work: () => Promise<T>): Promise<{ value?: T; error: Error | undefined }> {
   try {
     return { value: await work(), error: undefined };
   } catch (error) {
-    return { error };
+    return { error: error instanceof Error ? error : new Error(String(error)) };
   }
 }
 
@@ -210,14 +210,14 @@ export class OrderExporter {
   }
 
   /** A stage's outcome: a failure is reported once, when it starts, and its end once too. */
-  private report(stage: ExportStage, error: unknown): void {
+  private report(stage: ExportStage, error: Error | undefined): void {
     if (error === undefined) {
       if (this.failing.delete(stage)) this.observer.recovered(stage);
       return;
     }
     this.passFailures += 1;
     if (!this.failing.has(stage)) this.observer.failed(stage, error);
-    this.failing.set(stage, error instanceof Error ? error.message : String(error));
+    this.failing.set(stage, error.message);
   }
 
   private async refreshCatalogue(): Promise<void> {

@@ -135,7 +135,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     { ...asServerUser(), stdio: ['ignore', 'ignore', 'pipe'], detached: options.ownProcessGroup === true },
   );
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const exited = once(child, 'exit');
