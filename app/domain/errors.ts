@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'limit_exceeded'
   | 'idempotency_key_reused'
   | 'store_unavailable'
+  | 'store_out_of_memory'
   | 'internal_error';
 
 const TITLES: Record<ErrorCode, [status: number, title: string]> = {
@@ -30,6 +31,7 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   limit_exceeded: [409, 'Per-user limit exceeded'],
   idempotency_key_reused: [422, 'Idempotency key reused'],
   store_unavailable: [503, 'Store unavailable'],
+  store_out_of_memory: [503, 'Store out of memory'],
   internal_error: [500, 'Internal error'],
 };
 

@@ -4,7 +4,7 @@ import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { isDatabaseUnavailable } from '../postgres/errors';
-import { isStoreUnavailable } from '../redis/errors';
+import { isOutOfMemory, isStoreUnavailable } from '../redis/errors';
 
 /** How long a client should wait before retrying after a 503: Redis reconnects within a second. */
 const RETRY_AFTER_SECONDS = 1;
@@ -139,6 +139,16 @@ export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHand
       sendProblem(
         res,
         new AppError('store_unavailable', 'the inventory store is unreachable; retry shortly'),
+      );
+      return;
+    }
+    if (isOutOfMemory(error)) {
+      // an outage of the store: answered 503 with a Retry-After, counted, logged once in a while by the
+      // operator's alarm on the cache's memory rather than once per refused purchase
+      metrics.redisError('oom');
+      sendProblem(
+        res,
+        new AppError('store_out_of_memory', 'the inventory store is full and refuses writes; retry shortly'),
       );
       return;
     }

@@ -31,3 +31,11 @@ export function isStoreUnavailable(error: unknown): boolean {
 export function isReply(error: unknown, code: string): boolean {
   return error instanceof ReplyError && error instanceof Error && error.message.startsWith(code);
 }
+
+/**
+ * Redis at its maxmemory with the noeviction policy (stock must never be evicted) refuses every write with
+ * OOM. A script is refused at its first write, so nothing of it is written: the store is full, not broken.
+ */
+export function isOutOfMemory(error: unknown): boolean {
+  return isReply(error, 'OOM');
+}

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors';
 import type { PurchaseService } from '../../domain/purchase';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
 import type { Metrics } from '../../observability/metrics';
-import { isStoreUnavailable } from '../../redis/errors';
+import { isOutOfMemory, isStoreUnavailable } from '../../redis/errors';
 import { sendJson, sendRefusal } from '../problem';
 import type { Validators } from '../validation';
 
@@ -13,6 +13,7 @@ export interface PurchaseRouteOptions {
 
 function outcomeOf(error: unknown): string {
   if (error instanceof AppError) return error.code;
+  if (isOutOfMemory(error)) return 'store_out_of_memory';
   return isStoreUnavailable(error) ? 'store_unavailable' : 'error';
 }
 
