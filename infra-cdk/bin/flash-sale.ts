@@ -5,7 +5,8 @@ import { FlashSaleStack } from '../lib/flash-sale-stack';
 
 const app = new App();
 new FlashSaleStack(app, 'FlashSale', {
-  description: 'Flash-sale inventory service: ALB, Auto Scaling Group, ElastiCache for Redis',
+  description:
+    'Flash-sale inventory service: ALB, Auto Scaling Group, ElastiCache for Redis, RDS for PostgreSQL',
 });
 // Any unacknowledged AwsSolutions finding stops synthesis (and so deployment).
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

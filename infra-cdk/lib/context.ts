@@ -32,6 +32,17 @@ export interface DeploymentSettings {
    * primary does). Cluster mode disabled only, at most replicasPerShard.
    */
   readonly waitReplicas: number;
+  /**
+   * RDS instance class of PostgreSQL. Every fleet instance opens up to two pools of DATABASE_POOL_SIZE (4)
+   * connections, the service's and the worker's: db.t4g.small allows about 190, db.t4g.micro about 80.
+   */
+  readonly databaseInstanceType: string;
+  /** a standby in another AZ with automatic failover; doubles the instance and storage cost */
+  readonly databaseMultiAz: boolean;
+  /** days RDS keeps automated backups (point-in-time recovery) */
+  readonly databaseBackupDays: number;
+  /** on: `cdk destroy` and a replacing deployment cannot delete the database until it is switched off */
+  readonly databaseDeletionProtection: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts (a log group rejects any other number of days). */
@@ -55,6 +66,10 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   natGateways: 2,
   logRetentionDays: RetentionDays.ONE_MONTH,
   waitReplicas: 0,
+  databaseInstanceType: 'db.t4g.small',
+  databaseMultiAz: false,
+  databaseBackupDays: 7,
+  databaseDeletionProtection: true,
 };
 
 export class ContextError extends Error {
@@ -111,6 +126,12 @@ export function readContext(node: Node): DeploymentSettings {
     /^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$/,
     'an ElastiCache node type such as cache.t4g.small or cache.r7g.large',
   );
+  const databaseInstanceType = text(
+    node,
+    'databaseInstanceType',
+    /^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+    'an RDS instance class such as db.t4g.small or db.m7g.large',
+  );
   const certificateArn = text(
     node,
     'certificateArn',
@@ -155,5 +176,10 @@ export function readContext(node: Node): DeploymentSettings {
     natGateways: integer(node, 'natGateways', 1, 2),
     logRetentionDays,
     waitReplicas,
+    databaseInstanceType: databaseInstanceType ?? DEFAULT_SETTINGS.databaseInstanceType,
+    databaseMultiAz: boolean(node, 'databaseMultiAz'),
+    // RDS keeps automated backups for 1 to 35 days; 0 (no backups) is not offered for the system of record.
+    databaseBackupDays: integer(node, 'databaseBackupDays', 1, 35),
+    databaseDeletionProtection: boolean(node, 'databaseDeletionProtection'),
   };
 }

@@ -3,6 +3,7 @@ import type { StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { RedisReplicationGroup } from './cache';
 import { readContext } from './context';
+import { Database } from './database';
 import { Fleet } from './fleet';
 import { shutdownTiming, TARGET_HEALTH_CHECK } from './graceful-shutdown';
 import { LoadBalancer } from './load-balancer';
@@ -15,8 +16,9 @@ const SERVICE_PORT = 3000;
 
 /**
  * The flash-sale service on AWS: VPC, ALB, an Auto Scaling Group running the service's image, ElastiCache for
- * Redis, and the dashboard and alarms over them. Its options come from CDK context (lib/context.ts). It is
- * environment-agnostic on purpose: synthesis needs no credentials and performs no lookups.
+ * Redis, RDS for PostgreSQL, and the dashboard and alarms over them. Its options come from CDK context
+ * (lib/context.ts). It is environment-agnostic on purpose: synthesis needs no credentials and performs no
+ * lookups.
  */
 export class FlashSaleStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -37,6 +39,15 @@ export class FlashSaleStack extends Stack {
       replicasPerShard: settings.replicasPerShard,
     });
     const secrets = new ServiceSecrets(this, 'Secrets', { cache });
+
+    const database = new Database(this, 'Database', {
+      vpc: network.vpc,
+      subnets: network.databaseSubnets,
+      instanceType: settings.databaseInstanceType,
+      multiAz: settings.databaseMultiAz,
+      backupDays: settings.databaseBackupDays,
+      deletionProtection: settings.databaseDeletionProtection,
+    });
 
     const loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
       vpc: network.vpc,
@@ -64,6 +75,7 @@ export class FlashSaleStack extends Stack {
       logRetentionDays: settings.logRetentionDays,
     });
     cache.connections.allowDefaultPortFrom(fleet.securityGroup, 'the fleet, to Redis');
+    database.connections.allowDefaultPortFrom(fleet.securityGroup, 'the fleet, to PostgreSQL');
 
     new Monitoring(this, 'Monitoring', {
       alb: loadBalancer.alb,
@@ -83,6 +95,15 @@ export class FlashSaleStack extends Stack {
       description:
         'aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text',
       value: secrets.adminToken.secretName,
+    });
+    new CfnOutput(this, 'DatabaseEndpoint', {
+      description: 'PostgreSQL (TLS only), reachable from the fleet only',
+      value: `${database.endpointAddress}:${database.port}`,
+    });
+    new CfnOutput(this, 'DatabaseSecretName', {
+      description:
+        'Username, password, host and port: aws secretsmanager get-secret-value --secret-id <this> --query SecretString',
+      value: database.secret.secretName,
     });
     new CfnOutput(this, 'ContainerLogGroup', { value: fleet.logGroup.logGroupName });
   }

@@ -13,7 +13,9 @@ export interface NetworkProps {
  * - public: the load balancer and the NAT gateways;
  * - private with egress: the instances, which reach ECR, Secrets Manager, CloudWatch Logs and CloudFormation
  *   through NAT (S3, where ECR keeps image layers, through a free gateway endpoint);
- * - isolated: the cache, which needs no route out at all.
+ * - isolated: the cache and the database, which need no route out at all. They share the tier: each has its
+ *   own security group, which is what keeps them apart, and the stack uses no network ACLs that a tier of its
+ *   own would let them differ in.
  * The stack is environment-agnostic (no lookups at synth), so the two AZs are chosen at deploy time.
  */
 export class Network extends Construct {
@@ -21,6 +23,7 @@ export class Network extends Construct {
   public readonly albSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PUBLIC };
   public readonly fleetSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
   public readonly cacheSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  public readonly databaseSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);

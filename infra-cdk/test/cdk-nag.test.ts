@@ -39,6 +39,10 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
         enableUnsafeEndpoint: 'true',
       },
     ],
+    [
+      'a Multi-AZ database without deletion protection',
+      { databaseMultiAz: 'true', databaseDeletionProtection: 'false' },
+    ],
   ])('AND the stack synthesized with %s', (_variant, context: Record<string, string>) => {
     let s: Synthesized;
     beforeAll(() => {
@@ -67,6 +71,23 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
         expect(ack.reason.length).toBeGreaterThanOrEqual(60);
         expect(ack.path).not.toBe(s.stack.node.path);
       }
+    });
+
+    it('WHEN the database options are applied THEN it acknowledges only what those options leave off', () => {
+      const ids = acknowledgements(s.stack)
+        .filter((ack) => ack.path.startsWith(`${s.stack.node.path}/Database/`))
+        .map((ack) => ack.id)
+        .sort();
+      const multiAz = context.databaseMultiAz === 'true';
+      const protectedFromDeletion = context.databaseDeletionProtection !== 'false';
+      expect(ids).toEqual(
+        [
+          'AwsSolutions-RDS11',
+          'AwsSolutions-SMG4',
+          ...(multiAz ? [] : ['AwsSolutions-RDS3']),
+          ...(protectedFromDeletion ? [] : ['AwsSolutions-RDS10']),
+        ].sort(),
+      );
     });
   });
 });

@@ -21,6 +21,10 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
       cacheShards: 0,
       enableUnsafeEndpoint: false,
       waitReplicas: 0,
+      databaseInstanceType: 'db.t4g.small',
+      databaseMultiAz: false,
+      databaseBackupDays: 7,
+      databaseDeletionProtection: true,
     });
   });
 
@@ -28,6 +32,17 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     expect(
       settings({ minCapacity: '3', maxCapacity: '6', cacheShards: '3', enableUnsafeEndpoint: 'true' }),
     ).toMatchObject({ minCapacity: 3, maxCapacity: 6, cacheShards: 3, enableUnsafeEndpoint: true });
+    expect(
+      settings({
+        databaseMultiAz: 'true',
+        databaseBackupDays: '35',
+        databaseDeletionProtection: 'false',
+      }),
+    ).toMatchObject({
+      databaseMultiAz: true,
+      databaseBackupDays: 35,
+      databaseDeletionProtection: false,
+    });
   });
 
   it.each([
@@ -51,6 +66,27 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     ['natGateways', '3', /context natGateways="3" is invalid: expected an integer from 1 to 2/],
     ['waitReplicas', 'one', /context waitReplicas="one" is invalid: expected an integer from 0 to 5/],
     ['logRetentionDays', '10', /context logRetentionDays=10 is invalid: expected one of 1, 3, 5, 7, 14, 30/],
+    [
+      'databaseInstanceType',
+      't4g.micro',
+      /context databaseInstanceType="t4g.micro" is invalid: expected an RDS instance class such as db.t4g.small/,
+    ],
+    ['databaseMultiAz', 'yes', /context databaseMultiAz="yes" is invalid: expected true or false/],
+    [
+      'databaseBackupDays',
+      '0',
+      /context databaseBackupDays="0" is invalid: expected an integer from 1 to 35/,
+    ],
+    [
+      'databaseBackupDays',
+      '36',
+      /context databaseBackupDays="36" is invalid: expected an integer from 1 to 35/,
+    ],
+    [
+      'databaseDeletionProtection',
+      'off',
+      /context databaseDeletionProtection="off" is invalid: expected true/,
+    ],
   ])('WHEN %s=%s THEN synthesis fails with a message naming the option', (name, value, message) => {
     const app = new App({ context: { [name]: value } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(message);
@@ -144,6 +180,37 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     const alarm = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
     expect(alarm).toContain('MAX([shard1, shard2, shard3])');
     for (const shard of ['0001', '0002', '0003']) expect(alarm).toContain(`-${shard}-001`);
+  });
+});
+
+describe('GIVEN the database options: Multi-AZ, another class, 14 days of backups, no deletion protection', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({
+      databaseMultiAz: 'true',
+      databaseInstanceType: 'db.m7g.large',
+      databaseBackupDays: '14',
+      databaseDeletionProtection: 'false',
+    });
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  it('WHEN synthesized THEN the instance is Multi-AZ, of that class, and keeps 14 days of backups', () => {
+    s.template.hasResourceProperties('AWS::RDS::DBInstance', {
+      MultiAZ: true,
+      DBInstanceClass: 'db.m7g.large',
+      BackupRetentionPeriod: 14,
+      StorageEncrypted: true,
+    });
+  });
+
+  it('WHEN synthesized THEN deletion protection is off, and removing the instance still leaves a snapshot', () => {
+    s.template.hasResource('AWS::RDS::DBInstance', {
+      Properties: Match.objectLike({ DeletionProtection: false }),
+      DeletionPolicy: 'Snapshot',
+    });
   });
 });
 

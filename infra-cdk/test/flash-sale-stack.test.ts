@@ -238,6 +238,30 @@ describe('GIVEN the stack with default context', () => {
       expect(inline?.SecurityGroupIngress).toBeUndefined();
     });
 
+    it('THEN the database accepts only the fleet, on the PostgreSQL port, and opens nothing else', () => {
+      const database = groupId('DatabaseSecurityGroup');
+      const fleet = groupId('FleetSecurityGroup');
+      const ingress = Object.values(s.resources('AWS::EC2::SecurityGroupIngress')).filter(
+        (rule) =>
+          JSON.stringify(rule.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [database, 'GroupId'] }),
+      );
+      expect(ingress.map((rule) => rule.Properties)).toEqual([
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 5432,
+          ToPort: 5432,
+          SourceSecurityGroupId: { 'Fn::GetAtt': [fleet, 'GroupId'] },
+        }),
+      ]);
+      const group = s.resources('AWS::EC2::SecurityGroup')[database]?.Properties;
+      expect(group?.SecurityGroupIngress).toBeUndefined();
+      // CDK's placeholder for "no egress": PostgreSQL opens no connections of its own
+      expect(group?.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '255.255.255.255/32' })]);
+      s.template.hasResourceProperties('AWS::RDS::DBInstance', {
+        VPCSecurityGroups: [{ 'Fn::GetAtt': [database, 'GroupId'] }],
+      });
+    });
+
     it('THEN the fleet accepts only the ALB, on the service port', () => {
       const fleet = groupId('FleetSecurityGroup');
       const alb = groupId('LoadBalancerAlbSecurityGroup');
@@ -312,6 +336,77 @@ describe('GIVEN the stack with default context', () => {
       expect(s.resources('AWS::SecretsManager::Secret')[secretId]?.Properties.GenerateSecretString).toEqual(
         expect.objectContaining({ ExcludePunctuation: true, PasswordLength: 64 }),
       );
+    });
+  });
+
+  describe('WHEN the database is synthesized', () => {
+    it('THEN it is PostgreSQL 16 on RDS, encrypted, not publicly accessible, single-AZ by default', () => {
+      s.template.resourceCountIs('AWS::RDS::DBInstance', 1);
+      s.template.hasResourceProperties('AWS::RDS::DBInstance', {
+        Engine: 'postgres',
+        EngineVersion: Match.stringLikeRegexp('^16\\.\\d+$'),
+        DBInstanceClass: 'db.t4g.small',
+        StorageEncrypted: true,
+        PubliclyAccessible: false,
+        MultiAZ: false,
+        StorageType: 'gp3',
+        AllocatedStorage: '20',
+        MaxAllocatedStorage: 100,
+        Port: '5432',
+      });
+    });
+
+    it('THEN it keeps 7 days of backups, is protected from deletion, and leaves a snapshot when removed', () => {
+      s.template.hasResource('AWS::RDS::DBInstance', {
+        Properties: Match.objectLike({ BackupRetentionPeriod: 7, DeletionProtection: true }),
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
+      });
+    });
+
+    it('THEN it sits in the isolated subnets, through its own subnet group', () => {
+      const subnetGroup = s.only('AWS::RDS::DBSubnetGroup');
+      expect(subnetGroup.Properties.SubnetIds).toEqual(refs(subnetIdsOfTier('cache')));
+      s.template.hasResourceProperties('AWS::RDS::DBInstance', {
+        DBSubnetGroupName: { Ref: subnetGroup.id },
+      });
+      // the isolated subnets have no route out: no NAT, no internet gateway
+      const isolated = new Set(subnetIdsOfTier('cache'));
+      const routes = Object.values(s.resources('AWS::EC2::Route')).filter((route) =>
+        [...isolated].some((id) => JSON.stringify(route.Properties.RouteTableId).includes(id)),
+      );
+      expect(routes).toEqual([]);
+    });
+
+    it('THEN its parameter group refuses connections without TLS (rds.force_ssl = 1)', () => {
+      const group = s.only('AWS::RDS::DBParameterGroup');
+      expect(group.Properties).toMatchObject({
+        Family: 'postgres16',
+        Parameters: { 'rds.force_ssl': '1' },
+      });
+      s.template.hasResourceProperties('AWS::RDS::DBInstance', {
+        DBParameterGroupName: { Ref: group.id },
+      });
+    });
+
+    it('THEN its master password is generated into Secrets Manager and only referenced by the template', () => {
+      const instance = s.only('AWS::RDS::DBInstance');
+      const password = JSON.stringify(instance.Properties.MasterUserPassword);
+      const secretId = /"Ref":"(\w*DatabaseInstanceSecret\w+)"/.exec(password)?.[1];
+      expect(password).toMatch(/\{\{resolve:secretsmanager:.*:SecretString:password::\}\}/);
+      expect(instance.Properties.MasterUsername).toBe('flashsale');
+      const secret = s.resources('AWS::SecretsManager::Secret')[secretId ?? 'missing'];
+      expect(secret?.Properties.SecretString).toBeUndefined();
+      expect(secret?.Properties.GenerateSecretString).toMatchObject({
+        GenerateStringKey: 'password',
+        SecretStringTemplate: JSON.stringify({ username: 'flashsale' }),
+      });
+      // RDS writes host and port into the secret once the instance exists
+      s.template.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
+        SecretId: { Ref: secretId },
+        TargetId: { Ref: instance.id },
+        TargetType: 'AWS::RDS::DBInstance',
+      });
     });
   });
 
@@ -464,6 +559,20 @@ describe('GIVEN the stack with default context', () => {
       s.template.hasOutput('AdminTokenSecretName', { Value: Match.anyValue() });
       expect(JSON.stringify((s.json.Outputs as Record<string, unknown>).AdminTokenSecretName)).toContain(
         'SecretsAdminToken',
+      );
+    });
+
+    it('THEN they give the database endpoint and the name of its secret', () => {
+      s.template.hasOutput('DatabaseEndpoint', {
+        Value: {
+          'Fn::Join': [
+            '',
+            [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseInstance'), 'Endpoint.Address'] }, ':5432'],
+          ],
+        },
+      });
+      expect(JSON.stringify((s.json.Outputs as Record<string, unknown>).DatabaseSecretName)).toMatch(
+        /DatabaseInstanceSecret/,
       );
     });
   });
