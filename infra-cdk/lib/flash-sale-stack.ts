@@ -15,10 +15,10 @@ import { ServiceSecrets } from './service-secrets';
 const SERVICE_PORT = 3000;
 
 /**
- * The flash-sale service on AWS: VPC, ALB, an Auto Scaling Group running the service's image, ElastiCache for
- * Redis, RDS for PostgreSQL, and the dashboard and alarms over them. Its options come from CDK context
- * (lib/context.ts). It is environment-agnostic on purpose: synthesis needs no credentials and performs no
- * lookups.
+ * The flash-sale service on AWS: VPC, ALB, an Auto Scaling Group running the service's image and its order
+ * worker, ElastiCache for Redis, RDS for PostgreSQL, and the dashboard and alarms over them. Its options
+ * come from CDK context (lib/context.ts). It is environment-agnostic on purpose: synthesis needs no
+ * credentials and performs no lookups.
  */
 export class FlashSaleStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -69,6 +69,7 @@ export class FlashSaleStack extends Stack {
       loadBalancer: loadBalancer.alb,
       servicePort: SERVICE_PORT,
       secrets,
+      database,
       unsafeEndpoint: settings.enableUnsafeEndpoint,
       waitReplicas: settings.waitReplicas,
       shutdown,

@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { bootScript } from './boot-script';
+import type { Database } from './database';
 import type { ShutdownTiming } from './graceful-shutdown';
 import { ServiceImage } from './service-image';
 import type { ServiceSecrets } from './service-secrets';
@@ -21,6 +22,7 @@ export interface FleetProps {
   readonly loadBalancer: ec2.IConnectable;
   readonly servicePort: number;
   readonly secrets: ServiceSecrets;
+  readonly database: Database;
   readonly unsafeEndpoint: boolean;
   /** REDIS_WAIT_REPLICAS of the service */
   readonly waitReplicas: number;
@@ -33,7 +35,7 @@ const BOOT_DEADLINE = Duration.minutes(10);
 
 /**
  * The service's instances: an Auto Scaling Group of Amazon Linux 2023 instances, each running the service's
- * image in Docker, behind the load balancer's target group.
+ * image in Docker, behind the load balancer's target group, and the order worker (the same image) beside it.
  *
  * Health, and who acts on it. The ASG uses EC2 health checks, not the load balancer's:
  * - the target group checks /health, which turns 503 whenever Redis is unreachable. During a Redis outage
@@ -66,8 +68,9 @@ export class Fleet extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Flash-sale instances: the service port from the load balancer only',
-      // Egress goes to ECR, Secrets Manager, CloudWatch Logs, CloudFormation and the OS repositories through
-      // NAT, and to Redis; AWS endpoints have no fixed addresses to narrow this to.
+      // Egress goes to ECR, Secrets Manager, CloudWatch Logs, CloudFormation, the RDS truststore and the OS
+      // repositories through NAT, and to Redis and PostgreSQL; AWS endpoints have no fixed addresses to
+      // narrow this to.
       allowAllOutbound: true,
     });
     this.securityGroup.connections.allowFrom(
@@ -78,13 +81,15 @@ export class Fleet extends Construct {
 
     const role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Flash-sale instance: pull the image, read its secrets, ship its logs',
+      description:
+        'Flash-sale instance: pull the image, read its secrets and the database secret, ship its logs',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     this.image.asset.repository.grantPull(role);
     props.secrets.adminToken.grantRead(role);
     props.secrets.redisAuthToken.grantRead(role);
     props.secrets.redisConnection.grantRead(role);
+    props.database.secret.grantRead(role);
     this.logGroup.grantWrite(role);
 
     const userData = ec2.UserData.forLinux();
@@ -152,6 +157,9 @@ export class Fleet extends Construct {
         redisAuthTokenSecretArn: props.secrets.redisAuthToken.secretArn,
         redisConnectionSecretArn: props.secrets.redisConnection.secretArn,
         redisEndpoint: props.secrets.redisEndpoint,
+        databaseSecretArn: props.database.secret.secretArn,
+        databaseEndpoint: `${props.database.endpointAddress}:${props.database.port}`,
+        databaseName: props.database.databaseName,
         unsafeEndpoint: props.unsafeEndpoint,
         waitReplicas: props.waitReplicas,
         shutdown: props.shutdown,

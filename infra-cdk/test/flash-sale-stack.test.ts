@@ -4,7 +4,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { shutdownTiming } from '../lib/graceful-shutdown';
 import { IMAGE_CONTEXT } from '../lib/service-image';
 import { loadConfig } from '../../app/config';
-import { serviceEnvironment, synthesize } from './synth';
+import { SAMPLE_DATABASE_URL, serviceEnvironment, synthesize } from './synth';
 import type { Synthesized } from './synth';
 
 /** The stack as `cdk deploy` builds it with no context options. */
@@ -130,7 +130,7 @@ describe('GIVEN the stack with default context', () => {
       });
       expect(s.userData).toMatch(/\/opt\/aws\/bin\/cfn-signal .* -e \$exitCode/);
       expect(s.userData).toMatch(
-        /curl -fsS -o \/dev\/null --max-time 2 http:\/\/127\.0\.0\.1:3000\/health; then exit 0/,
+        /curl -fsS -o \/dev\/null --max-time 2 http:\/\/127\.0\.0\.1:3000\/health && worker_live; then exit 0/,
       );
     });
 
@@ -190,9 +190,14 @@ describe('GIVEN the stack with default context', () => {
       s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
 
-    it('THEN a watchdog restarts the container when Docker marks it unhealthy (/health/live)', () => {
-      expect(s.userData).toContain('{{.State.Health.Status}}');
-      expect(s.userData).toContain('docker restart flash-sale');
+    it('THEN a watchdog restarts the service or the worker when Docker marks it unhealthy (/health/live)', () => {
+      const watchdog = s.userData.slice(
+        s.userData.indexOf('cat > /usr/local/bin/flash-sale-watchdog'),
+        s.userData.indexOf('chmod 0755 /usr/local/bin/flash-sale-watchdog'),
+      );
+      expect(watchdog).toContain('for name in flash-sale flash-sale-worker; do');
+      expect(watchdog).toContain(`docker inspect --format '{{.State.Health.Status}}' "$name"`);
+      expect(watchdog).toContain('docker restart "$name"');
       expect(s.userData).toContain('systemctl enable --now flash-sale-watchdog.timer');
     });
 
@@ -212,6 +217,87 @@ describe('GIVEN the stack with default context', () => {
         .readdirSync(path.join(s.app.outdir, imageDir ?? ''), { recursive: true, encoding: 'utf8' })
         .filter((file) => file.endsWith('.test.ts'));
       expect(tests).toEqual([]);
+    });
+  });
+
+  describe('WHEN the instances boot', () => {
+    /** user data's commands, continuation lines joined */
+    const commands = (): string[] => s.userData.replace(/ \\\n\s*/g, ' ').split('\n');
+    const dockerRun = (marker: string): string => {
+      const found = commands().filter((c) => c.includes('docker run ') && c.includes(marker));
+      expect(found).toHaveLength(1);
+      return found[0] ?? '';
+    };
+    const caMount = '-v /usr/local/share/flash-sale/rds-ca.pem:/etc/rds/ca.pem:ro';
+
+    it('THEN they download the RDS CA bundle of their region, with bounded retries, world-readable', () => {
+      expect(s.userData).toContain(
+        'curl -fsS --max-time 20 -o /tmp/rds-ca.pem "https://truststore.pki.rds.amazonaws.com/$REGION/$REGION-bundle.pem"',
+      );
+      expect(s.userData).toMatch(/^retry 5 'download the RDS CA bundle' fetch_rds_ca$/m);
+      // the containers run as node (uid 1000), not root
+      expect(s.userData).toMatch(
+        /^install -m 0644 \/tmp\/rds-ca\.pem \/usr\/local\/share\/flash-sale\/rds-ca\.pem$/m,
+      );
+      expect(s.userData.indexOf('fetch_rds_ca\n')).toBeLessThan(s.userData.indexOf('umask 077'));
+    });
+
+    it('THEN they build DATABASE_URL from the database secret, URL-encoded, verified TLS, into the root-only env file', () => {
+      expect(s.userData).toMatch(
+        /^DATABASE_SECRET=\$\(secret '\$\{DatabaseInstanceSecretAttachment\w+\}'\)$/m,
+      );
+      const build = commands().find((c) => c.startsWith('DATABASE_URL=$(jq ')) ?? '';
+      expect(build).toContain('<<<"$DATABASE_SECRET")');
+      expect(build).toContain('\\(.username | @uri):\\(.password | @uri)@');
+      expect(build).toContain('sslmode=verify-full&sslrootcert=\\($ca)');
+      expect(build).toContain("--arg ca '/etc/rds/ca.pem'");
+      expect(build).toContain("--arg dbname 'flashsale'");
+      const envFile = s.userData.slice(s.userData.indexOf('<<EOF\n'), s.userData.indexOf('\nEOF\n'));
+      expect(envFile).toMatch(/^DATABASE_URL=\$DATABASE_URL$/m);
+      expect(s.userData).toMatch(/^unset .*\bDATABASE_SECRET\b.*\bDATABASE_URL\b/m);
+    });
+
+    it('THEN user data names the database endpoint, so a new database changes the launch template and rolls the fleet', () => {
+      expect(s.userData).toMatch(/^# database: \$\{DatabaseInstance\w+\.Endpoint\.Address\}:5432 /m);
+    });
+
+    it('THEN they run the migrations once, with bounded retries, after the pull and before either container', () => {
+      const migrate = dockerRun('node dist/app/migrate.js');
+      expect(migrate).toMatch(/^retry 6 'database migrations' docker run --rm /);
+      expect(migrate).toContain('--env-file /etc/flash-sale/service.env');
+      expect(migrate).toContain(caMount);
+      expect(migrate).toContain('--log-opt awslogs-stream="$INSTANCE_ID-migrate"');
+      const at = (text: string) => s.userData.indexOf(text);
+      expect(at('docker pull "$IMAGE"')).toBeLessThan(at("retry 6 'database migrations'"));
+      expect(at("retry 6 'database migrations'")).toBeLessThan(at('docker run -d --name flash-sale '));
+      expect(at("retry 6 'database migrations'")).toBeLessThan(at('docker run -d --name flash-sale-worker '));
+    });
+
+    it('THEN the worker runs beside the service: same image and env file, its own name and log stream, no port', () => {
+      const worker = dockerRun('--name flash-sale-worker ');
+      expect(worker).toMatch(/ "\$IMAGE" node dist\/app\/worker\.js$/);
+      expect(worker).toContain('--restart unless-stopped');
+      expect(worker).toContain(`--stop-timeout ${shutdownTiming().dockerStopTimeoutSeconds}`);
+      expect(worker).toContain('--env-file /etc/flash-sale/service.env');
+      expect(worker).toContain(caMount);
+      expect(worker).toContain('--log-driver awslogs');
+      expect(worker).toContain('--log-opt awslogs-stream="$INSTANCE_ID-worker"');
+      expect(worker).not.toMatch(/ -p | --publish/);
+    });
+
+    it("THEN the service gets the same env file and CA bundle, and keeps the image's own command", () => {
+      const service = dockerRun('--name flash-sale ');
+      expect(service).toContain('--env-file /etc/flash-sale/service.env');
+      expect(service).toContain(caMount);
+      expect(service).toContain('-p 3000:3000');
+      expect(service).toMatch(/ "\$IMAGE"$/);
+    });
+
+    it('THEN the boot succeeds only once the service answers /health and Docker reports the worker healthy', () => {
+      expect(s.userData).toContain(
+        'worker_live() { [ "$(docker inspect --format \'{{.State.Health.Status}}\' flash-sale-worker)" = healthy ]; }',
+      );
+      expect(s.userData).toContain('docker logs --tail 50 flash-sale-worker >&2 || true');
     });
   });
 
@@ -456,6 +542,7 @@ describe('GIVEN the stack with default context', () => {
         password: 'A'.repeat(64),
         waitReplicas: 0,
       });
+      expect(config.database?.url).toBe(SAMPLE_DATABASE_URL);
     });
 
     it('THEN user data fetches every secret at boot and writes only shell variables into the env file', () => {
@@ -472,12 +559,13 @@ describe('GIVEN the stack with default context', () => {
     it('THEN no string in the whole template looks like a token assigned to a secret variable', () => {
       const text = JSON.stringify(s.json);
       // a value of a secret variable or property that is not a shell variable or a dynamic reference
-      expect(text).not.toMatch(/(ADMIN_TOKEN|REDIS_PASSWORD|AUTH_TOKEN)=(?!\$)[^\s"\\]+/);
+      expect(text).not.toMatch(/(ADMIN_TOKEN|REDIS_PASSWORD|AUTH_TOKEN|DATABASE_URL)=(?!\$)[^\s"\\]+/);
       expect(text).not.toMatch(/"(AuthToken|Password|SecretString)":"[^{"][^"]*"/);
       expect(text).not.toMatch(/rediss?:\/\/[^"@/]*:[^"@/]+@/);
+      expect(text).not.toMatch(/postgres(ql)?:\/\/[^"@/]*:[^"@/]+@/);
     });
 
-    it('THEN the instance role may read exactly those three secrets, and nothing else in Secrets Manager', () => {
+    it('THEN the instance role may read exactly those four secrets (the database one included), and nothing else in Secrets Manager', () => {
       const statements = Object.values(s.resources('AWS::IAM::Policy')).flatMap(
         (policy) =>
           (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
@@ -492,7 +580,12 @@ describe('GIVEN the stack with default context', () => {
       const resources = (statement?.Resource as { Ref: string }[]).map((r) =>
         r.Ref.replace(/[A-F0-9]{8}$/, ''),
       );
-      expect(resources.sort()).toEqual(['CacheAuthToken', 'SecretsAdminToken', 'SecretsRedisConnection']);
+      expect(resources.sort()).toEqual([
+        'CacheAuthToken',
+        'DatabaseInstanceSecretAttachment',
+        'SecretsAdminToken',
+        'SecretsRedisConnection',
+      ]);
     });
   });
 

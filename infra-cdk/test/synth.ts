@@ -79,9 +79,17 @@ export function synthesize(context: Record<string, string> = {}): Synthesized {
 }
 
 /**
+ * DATABASE_URL as the boot script's jq program writes it from the RDS secret (fleet-timing.test.ts runs that
+ * program on a sample secret and checks it produces this form).
+ */
+export const SAMPLE_DATABASE_URL =
+  'postgres://flashsale:p%2Cw%3Dd%5E@flashsale.abc123.eu-west-1.rds.amazonaws.com:5432/flashsale' +
+  '?sslmode=verify-full&sslrootcert=/etc/rds/ca.pem';
+
+/**
  * The environment an instance gives the service, as the boot script writes it: the settings lines of the
- * env file, its shell variables filled in as the instance would (instance id, tokens), and the connection
- * secret's JSON with the cache endpoint resolved to a sample host name.
+ * env file, its shell variables filled in as the instance would (instance id, tokens, the database URL), and
+ * the connection secret's JSON with the cache endpoint resolved to a sample host name.
  */
 export function serviceEnvironment(s: Synthesized): Record<string, string> {
   const script = s.userData;
@@ -91,6 +99,7 @@ export function serviceEnvironment(s: Synthesized): Record<string, string> {
     $INSTANCE_ID: 'i-0123456789abcdef0',
     $REDIS_PASSWORD: 'A'.repeat(64),
     $ADMIN_TOKEN: 'b'.repeat(40),
+    $DATABASE_URL: SAMPLE_DATABASE_URL,
   };
   const env: Record<string, string> = {};
   for (const line of lines) {
