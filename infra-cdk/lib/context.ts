@@ -43,6 +43,8 @@ export interface DeploymentSettings {
   readonly databaseBackupDays: number;
   /** on: `cdk destroy` and a replacing deployment cannot delete the database until it is switched off */
   readonly databaseDeletionProtection: boolean;
+  /** the alarm fires when the oldest order not yet in PostgreSQL is older than this many seconds */
+  readonly backlogAlarmSeconds: number;
 }
 
 /** The retention periods CloudWatch Logs accepts (a log group rejects any other number of days). */
@@ -70,6 +72,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   databaseMultiAz: false,
   databaseBackupDays: 7,
   databaseDeletionProtection: true,
+  backlogAlarmSeconds: 120,
 };
 
 export class ContextError extends Error {
@@ -181,5 +184,7 @@ export function readContext(node: Node): DeploymentSettings {
     // RDS keeps automated backups for 1 to 35 days; 0 (no backups) is not offered for the system of record.
     databaseBackupDays: integer(node, 'databaseBackupDays', 1, 35),
     databaseDeletionProtection: boolean(node, 'databaseDeletionProtection'),
+    // the worker reports every 30 s: a shorter threshold would measure its reporting, not the backlog
+    backlogAlarmSeconds: integer(node, 'backlogAlarmSeconds', 30, 86_400),
   };
 }

@@ -82,6 +82,9 @@ export class FlashSaleStack extends Stack {
       alb: loadBalancer.alb,
       targetGroup: loadBalancer.targetGroup,
       cache,
+      database,
+      containerLogGroup: fleet.logGroup,
+      backlogAlarmSeconds: settings.backlogAlarmSeconds,
     });
 
     new CfnOutput(this, 'AlbUrl', {

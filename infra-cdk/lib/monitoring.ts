@@ -1,14 +1,29 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RedisReplicationGroup } from './cache';
+import type { Database } from './database';
 
 export interface MonitoringProps {
   readonly alb: elbv2.ApplicationLoadBalancer;
   readonly targetGroup: elbv2.ApplicationTargetGroup;
   readonly cache: RedisReplicationGroup;
+  readonly database: Database;
+  /** where the worker's containers write their `order backlog` lines */
+  readonly containerLogGroup: logs.ILogGroup;
+  /** the backlog alarm's threshold: age in seconds of the oldest order not yet in PostgreSQL */
+  readonly backlogAlarmSeconds: number;
 }
+
+/** the metric the worker's `order backlog` log lines become */
+const BACKLOG_METRIC = {
+  namespace: 'FlashSale',
+  metricName: 'OrderBacklogOldestAgeSeconds',
+} as const;
+
+const GIB = 1024 ** 3;
 
 const MINUTE = Duration.minutes(1);
 
@@ -20,11 +35,17 @@ export const ALARM_THRESHOLDS = {
   unhealthyHosts: 1,
   /** % of maxmemory: with noeviction a full cache refuses purchases, so warn well before */
   cacheMemoryPercent: 80,
+  /**
+   * free database storage: storage autoscaling grows the volume once less than 10% is free for 5 minutes, so
+   * at 20 GiB and above, less than 1 GiB free means it could not (at its cap, in its 6 h cooldown, outpaced)
+   */
+  databaseFreeStorageBytes: 1 * GIB,
 } as const;
 
 /**
- * One dashboard for the whole path (ALB, targets, cache) and the three alarms that say a flash sale is in
- * trouble. The alarms have no actions: subscribe a topic to them (`alarm.addAlarmAction`) where you deploy.
+ * One dashboard for the whole path (ALB, targets, cache, order worker, database) and the alarms that say a
+ * flash sale is in trouble. The alarms have no actions: subscribe a topic to them (`alarm.addAlarmAction`)
+ * where you deploy.
  *
  * ElastiCache publishes per node (CacheClusterId). Node ids are derived from the replication group id, so
  * the graphs follow a node, not a role: after a failover the replica line is the old primary.
@@ -34,10 +55,12 @@ export class Monitoring extends Construct {
   public readonly serverErrorAlarm: cloudwatch.Alarm;
   public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
   public readonly cacheMemoryAlarm: cloudwatch.Alarm;
+  public readonly orderBacklogAlarm: cloudwatch.Alarm;
+  public readonly databaseStorageAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { alb, targetGroup, cache } = props;
+    const { alb, targetGroup, cache, database } = props;
     const albMetrics = alb.metrics;
     const tgMetrics = targetGroup.metrics;
 
@@ -113,6 +136,44 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
 
+    // Every worker logs its backlog every 30 s. No default value: a minute without any report must stay
+    // missing, not become 0, or a dead worker would look like an empty backlog.
+    const backlogFilter = new logs.MetricFilter(this, 'OrderBacklogAge', {
+      logGroup: props.containerLogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.msg', '=', 'order backlog'),
+      metricNamespace: BACKLOG_METRIC.namespace,
+      metricName: BACKLOG_METRIC.metricName,
+      metricValue: '$.oldestPendingAgeSeconds',
+      unit: cloudwatch.Unit.SECONDS,
+    });
+    const backlogAge = backlogFilter.metric({
+      period: MINUTE,
+      statistic: 'Maximum',
+      label: 'oldest order not yet in PostgreSQL (s, worst worker)',
+    });
+    this.orderBacklogAlarm = backlogAge.createAlarm(this, 'OrderBacklog', {
+      alarmDescription: `The oldest order not yet in PostgreSQL is older than ${props.backlogAlarmSeconds} s, or no worker has reported for 2 of the last 3 minutes: orders are taken but not recorded.`,
+      threshold: props.backlogAlarmSeconds,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      // 2 of 3: one late batch of log lines does not page, a backlog that keeps growing does
+      datapointsToAlarm: 2,
+      // Silence is a failure here: the worker reports every 30 s whatever the backlog, so no report means
+      // no worker is running (or none can log), and the orders wait in Redis with no one moving them.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+
+    const dbMetric = (metric: cloudwatch.Metric, statistic: string, label: string): cloudwatch.Metric =>
+      metric.with({ period: MINUTE, statistic, label });
+    const freeStorage = dbMetric(database.instance.metricFreeStorageSpace(), 'Minimum', 'free storage');
+    this.databaseStorageAlarm = freeStorage.createAlarm(this, 'DatabaseStorage', {
+      alarmDescription: `Less than ${ALARM_THRESHOLDS.databaseFreeStorageBytes / GIB} GiB free on the database for 5 minutes, and storage autoscaling has not grown it: a full PostgreSQL refuses the worker's inserts.`,
+      threshold: ALARM_THRESHOLDS.databaseFreeStorageBytes,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
+    });
+
     const graph = (title: string, left: cloudwatch.IMetric[], unit?: string): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({
         title,
@@ -146,9 +207,41 @@ export class Monitoring extends Construct {
         ],
         [
           graph('Cache replication lag (s, replicas)', perNode('ReplicationLag', 'Maximum'), 's'),
+          new cloudwatch.GraphWidget({
+            title: 'Order backlog: oldest pending (s)',
+            left: [backlogAge],
+            leftAnnotations: [{ value: props.backlogAlarmSeconds, label: 'alarm' }],
+            leftYAxis: { label: 's', showUnits: false, min: 0 },
+            width: 8,
+            height: 6,
+          }),
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
-            alarms: [this.serverErrorAlarm, this.unhealthyHostsAlarm, this.cacheMemoryAlarm],
+            alarms: [
+              this.serverErrorAlarm,
+              this.unhealthyHostsAlarm,
+              this.cacheMemoryAlarm,
+              this.orderBacklogAlarm,
+              this.databaseStorageAlarm,
+            ],
+            width: 8,
+            height: 6,
+          }),
+        ],
+        [
+          graph(
+            'Database CPU %',
+            [dbMetric(database.instance.metricCPUUtilization(), 'Maximum', 'CPU')],
+            '%',
+          ),
+          graph('Database connections', [
+            dbMetric(database.instance.metricDatabaseConnections(), 'Maximum', 'connections'),
+          ]),
+          new cloudwatch.GraphWidget({
+            title: 'Database free storage (bytes)',
+            left: [freeStorage],
+            leftAnnotations: [{ value: ALARM_THRESHOLDS.databaseFreeStorageBytes, label: 'alarm' }],
+            leftYAxis: { min: 0 },
             width: 8,
             height: 6,
           }),

@@ -25,6 +25,7 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
       databaseMultiAz: false,
       databaseBackupDays: 7,
       databaseDeletionProtection: true,
+      backlogAlarmSeconds: 120,
     });
   });
 
@@ -37,11 +38,13 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
         databaseMultiAz: 'true',
         databaseBackupDays: '35',
         databaseDeletionProtection: 'false',
+        backlogAlarmSeconds: '300',
       }),
     ).toMatchObject({
       databaseMultiAz: true,
       databaseBackupDays: 35,
       databaseDeletionProtection: false,
+      backlogAlarmSeconds: 300,
     });
   });
 
@@ -87,6 +90,8 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
       'off',
       /context databaseDeletionProtection="off" is invalid: expected true/,
     ],
+    ['backlogAlarmSeconds', '10', /context backlogAlarmSeconds="10" is invalid: expected an integer from 30/],
+    ['backlogAlarmSeconds', '2m', /context backlogAlarmSeconds="2m" is invalid/],
   ])('WHEN %s=%s THEN synthesis fails with a message naming the option', (name, value, message) => {
     const app = new App({ context: { [name]: value } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(message);
@@ -191,6 +196,7 @@ describe('GIVEN the database options: Multi-AZ, another class, 14 days of backup
       databaseInstanceType: 'db.m7g.large',
       databaseBackupDays: '14',
       databaseDeletionProtection: 'false',
+      backlogAlarmSeconds: '300',
     });
   });
   afterAll(() => {
@@ -210,6 +216,20 @@ describe('GIVEN the database options: Multi-AZ, another class, 14 days of backup
     s.template.hasResource('AWS::RDS::DBInstance', {
       Properties: Match.objectLike({ DeletionProtection: false }),
       DeletionPolicy: 'Snapshot',
+    });
+  });
+
+  it('WHEN synthesized THEN the backlog alarm uses the threshold given', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 300,
+      TreatMissingData: 'breaching',
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'OrderBacklogOldestAgeSeconds' }),
+          }),
+        }),
+      ],
     });
   });
 });

@@ -4,7 +4,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { shutdownTiming } from '../lib/graceful-shutdown';
 import { IMAGE_CONTEXT } from '../lib/service-image';
 import { loadConfig } from '../../app/config';
-import { SAMPLE_DATABASE_URL, serviceEnvironment, synthesize } from './synth';
+import { render, SAMPLE_DATABASE_URL, serviceEnvironment, synthesize } from './synth';
 import type { Synthesized } from './synth';
 
 /** The stack as `cdk deploy` builds it with no context options. */
@@ -607,8 +607,8 @@ describe('GIVEN the stack with default context', () => {
       }
     });
 
-    it('THEN three alarms watch the 5xx rate, unhealthy hosts and cache memory', () => {
-      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    it('THEN five alarms watch the 5xx rate, unhealthy hosts, cache memory, the order backlog and database storage', () => {
+      s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
       const alarms = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
       expect(alarms).toContain('100 * (FILL(t5xx, 0) + FILL(e5xx, 0)) / requests');
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -635,6 +635,84 @@ describe('GIVEN the stack with default context', () => {
             }),
           }),
         ]),
+      });
+    });
+  });
+
+  describe('WHEN the order backlog is watched', () => {
+    it('THEN a metric filter turns the worker\'s "order backlog" log lines into the oldest pending age', () => {
+      const [logGroupId] = Object.keys(s.resources('AWS::Logs::LogGroup')).filter((id) =>
+        id.startsWith('FleetContainerLogs'),
+      );
+      s.template.resourceCountIs('AWS::Logs::MetricFilter', 1);
+      s.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: { Ref: logGroupId },
+        FilterPattern: '{ $.msg = "order backlog" }',
+        MetricTransformations: [
+          {
+            MetricNamespace: 'FlashSale',
+            MetricName: 'OrderBacklogOldestAgeSeconds',
+            MetricValue: '$.oldestPendingAgeSeconds',
+            Unit: 'Seconds',
+            // a default value would report 0 for every other line, and a dead worker as an empty backlog
+            DefaultValue: Match.absent(),
+          },
+        ],
+      });
+    });
+
+    it('THEN an alarm fires when its maximum stays above 120 s, or when no worker reports at all', () => {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: [
+          Match.objectLike({
+            MetricStat: {
+              Metric: { Namespace: 'FlashSale', MetricName: 'OrderBacklogOldestAgeSeconds' },
+              Period: 60,
+              Stat: 'Maximum',
+            },
+          }),
+        ],
+        Threshold: 120,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'breaching',
+      });
+    });
+
+    it('THEN the dashboard graphs it and shows the alarm in its status widget', () => {
+      const body = render(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+      expect(body).toContain('"FlashSale","OrderBacklogOldestAgeSeconds"');
+      const [backlogAlarm] = Object.keys(s.resources('AWS::CloudWatch::Alarm')).filter((id) =>
+        id.startsWith('MonitoringOrderBacklog'),
+      );
+      expect(body).toContain(`\${${backlogAlarm}.Arn}`);
+    });
+  });
+
+  describe('WHEN the database is watched', () => {
+    it('THEN the dashboard graphs its CPU, connections and free storage', () => {
+      const body = render(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+      for (const metric of ['CPUUtilization', 'DatabaseConnections', 'FreeStorageSpace']) {
+        expect(body).toMatch(
+          new RegExp(`"AWS/RDS","${metric}","DBInstanceIdentifier","\\$\\{DatabaseInstance\\w+\\}"`),
+        );
+      }
+    });
+
+    it('THEN an alarm fires when less than 1 GiB stays free for 5 minutes', () => {
+      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Threshold: 1024 ** 3,
+        ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 5,
+        Metrics: [
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ Namespace: 'AWS/RDS', MetricName: 'FreeStorageSpace' }),
+              Stat: 'Minimum',
+            }),
+          }),
+        ],
       });
     });
   });
