@@ -1,7 +1,8 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { SKU_REGEX } from '../config';
 import { AppError } from '../domain/errors';
+import { productInputSchema } from '../domain/product-input';
+import { skuSchema } from '../domain/sku';
 import type { ProductInput, PurchaseRequest } from '../domain/types';
 import { wholeNumber } from '../whole-number';
 
@@ -9,7 +10,6 @@ import { wholeNumber } from '../whole-number';
  * Request schemas, built once when the app is created (never per request). Objects are strict: an unknown
  * member, `__proto__` included, is a 400 rather than silently ignored.
  */
-export const skuSchema = z.string().regex(SKU_REGEX, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 const printable = z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters');
 
 export interface Validators {
@@ -52,12 +52,6 @@ export function createValidators(options: {
     sku: skuSchema.default(options.defaultSku),
     amount: wholeNumber(0, 1_000_000_000).default(options.defaultStock),
   });
-  const product = z.strictObject({
-    name: z.string().trim().min(1).max(200),
-    price: z.number().min(0).max(1_000_000_000),
-    stock: z.number().int('must be an integer').min(0).max(1_000_000_000),
-    perUserLimit: z.number().int('must be an integer').min(0).max(1_000_000_000).default(0),
-  });
 
   const purchaseOf = (rawBody: unknown, rawKey: unknown): PurchaseRequest => {
     const body = check(purchaseBody, rawBody, 'body');
@@ -76,6 +70,6 @@ export function createValidators(options: {
     skuQuery: (req) => check(skuQuery, req.query, 'query').sku,
     resetQuery: (req) => check(resetQuery, req.query, 'query'),
     skuParam: (value) => check(skuSchema, value, 'path.sku'),
-    product: (body) => check(product, body, 'body'),
+    product: (body) => check(productInputSchema, body, 'body'),
   };
 }
