@@ -2,6 +2,7 @@ import { parseProductInput } from '../domain/product-input';
 import { skuSchema } from '../domain/sku';
 import type { ProductInput } from '../domain/types';
 import { readCsvRecords } from './csv-records';
+import type { CsvRecord } from './csv-records';
 import { DECIMAL_HINT, WHOLE_NUMBER_HINT, quoted, readDecimal, readWholeNumber } from './number-text';
 
 /** The columns of the public Olist products file, its "lenght" spelling included. */
@@ -70,13 +71,13 @@ export function derivedName(category: string, sku: string): string {
   return `${prefix} ${sku.slice(0, 8)}`;
 }
 
-function checkHeader(header: readonly string[], defaults: CatalogueDefaults): Problem[] {
+function checkHeader(header: CsvRecord, defaults: CatalogueDefaults): Problem[] {
   const problems: Problem[] = [];
   const at = (column: string, message: string): void => {
-    problems.push({ line: 1, column, message });
+    problems.push({ line: header.line, column, message });
   };
   const seen = new Set<string>();
-  for (const column of header) {
+  for (const column of header.fields) {
     // An unknown column is refused, not ignored: `per_user_limt` would otherwise sell without a limit.
     if (!KNOWN_COLUMNS.has(column)) {
       at(
@@ -187,7 +188,7 @@ export function readCatalogue(content: Buffer, defaults: CatalogueDefaults): Cat
       problems: [failure ?? { line: 1, message: `the file is empty: expected a header line ${expected}` }],
     };
   }
-  const headerProblems = checkHeader(head.fields, defaults);
+  const headerProblems = checkHeader(head, defaults);
   if (headerProblems.length > 0) {
     return { products, problems: failure ? [...headerProblems, failure] : headerProblems };
   }
@@ -217,6 +218,6 @@ export function readCatalogue(content: Buffer, defaults: CatalogueDefaults): Cat
 
   if (failure) problems.push(failure);
   else if (rows.length === 0)
-    problems.push({ line: 1, message: 'the header is not followed by any product' });
+    problems.push({ line: head.line, message: 'the header is not followed by any product' });
   return { products, problems };
 }
