@@ -108,9 +108,8 @@ export async function main(
     try {
       settings = toRedisSettings(parseEnv(envSchema, env));
     } catch (error) {
-      if (error instanceof ConfigError)
-        return cannotRun(`invalid configuration: ${error.problems.join('; ')}`);
-      throw error;
+      if (!(error instanceof ConfigError)) throw error;
+      return cannotRun(`invalid configuration: ${error.problems.join('; ')}`);
     }
   }
 
