@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { SKU_PATTERN } from './domain/sku';
 import { commonEnvShape } from './env/common-env';
 import { databaseEnvShape, toDatabaseSettings } from './env/database-env';
 import type { DatabaseSettings } from './env/database-env';
@@ -14,7 +15,6 @@ export { ConfigError };
  * Configuration comes from the environment, is parsed once at start-up, and a bad value stops the process
  * with a message naming the variable (see loadConfig). Nothing else reads process.env.
  */
-const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 const onOff = z.enum(['on', 'off']);
 
@@ -104,5 +104,3 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };
 }
-
-export const SKU_REGEX = SKU_PATTERN;

@@ -1,5 +1,6 @@
 import { UsageError, formatHelp, parseOptions } from './cli-options';
 import type { OptionSpec, OptionValue } from './cli-options';
+import { SKU_PATTERN } from '../app/domain/sku';
 
 export type Mode = 'safe' | 'unsafe';
 export const MODES_IN_ORDER: readonly Mode[] = ['unsafe', 'safe'];
@@ -31,8 +32,6 @@ export interface AttackOptions extends AttackSettings {
 export interface HelpRequested {
   readonly help: true;
 }
-
-const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The warm-up buys this SKU, never the attacked one, so that each measured run starts from its reset. */
 export const WARMUP_SKU = 'flash-sale-warmup';

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { SKU_REGEX } from '../config';
+import { SKU_PATTERN } from './sku';
 
 /**
  * A public order id is `<sku>:<stream entry id>:<token>`, e.g. `default:1732252800000-0:q3X0v9bKp2mZ7yTw`.
@@ -30,7 +30,7 @@ export function formatOrderId(sku: string, orderRef: string): string {
 export function parseOrderId(orderId: string): ParsedOrderId | null {
   const [sku, entryId, token, ...rest] = orderId.split(':');
   if (sku === undefined || entryId === undefined || token === undefined || rest.length > 0) return null;
-  if (!SKU_REGEX.test(sku) || !TOKEN.test(token)) return null;
+  if (!SKU_PATTERN.test(sku) || !TOKEN.test(token)) return null;
   const parts = ENTRY_ID.exec(entryId);
   if (!parts || parts.slice(1).some((part) => BigInt(part) > MAX_PART)) return null;
   return { sku, entryId, token };

@@ -8,7 +8,7 @@ export type { Logger };
  * client's error carries the command and its arguments (a buyer's userId, an Idempotency-Key), a driver's
  * may carry the query's parameters.
  */
-function safeError(error: unknown): Record<string, unknown> | unknown {
+function safeError(error: unknown): unknown {
   if (typeof error !== 'object' || error === null) return error;
   const { name, message, stack, code } = error as {
     name?: unknown;
