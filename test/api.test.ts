@@ -66,11 +66,10 @@ describe('the HTTP API', () => {
         remaining: 7,
       });
       expect(res.headers['x-instance-id']).toBe(svc.config.instanceId);
-      const order = await request(svc.url)
-        .get(`/orders/${(res.body as { orderId: string }).orderId}`)
-        .expect(200);
-      expect(order.body).toEqual({
-        orderId: (res.body as { orderId: string }).orderId,
+      const orderId = (res.body as { orderId: string }).orderId;
+      const asBuyer = await request(svc.url).get(`/orders/${orderId}`).set('X-User-Id', 'ann').expect(200);
+      expect(asBuyer.body).toEqual({
+        orderId,
         sku,
         quantity: 3,
         userId: 'ann',
@@ -213,6 +212,41 @@ describe('the HTTP API', () => {
   });
 
   describe('GET /orders/:orderId', () => {
+    it("when someone other than the buyer or the admin reads an order, then it leaves the buyer's identity out", async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      const bought = await request(svc.url)
+        .post('/purchase/safe')
+        .send({ sku, userId: 'ann@example.com' })
+        .expect(200);
+      const path = `/orders/${(bought.body as { orderId: string }).orderId}`;
+      const anyone = await request(svc.url).get(path).expect(200);
+      expect(anyone.body).toMatchObject({ sku, quantity: 1, method: 'safe' });
+      expect(anyone.body).not.toHaveProperty('userId');
+      expect(JSON.stringify(anyone.body)).not.toContain('ann@example.com');
+      const someoneElse = await request(svc.url).get(path).set('X-User-Id', 'bob@example.com').expect(200);
+      expect(someoneElse.body).not.toHaveProperty('userId');
+      const wrongToken = await request(svc.url)
+        .get(path)
+        .set('Authorization', 'Bearer not-the-admin-token')
+        .expect(200);
+      expect(wrongToken.body).not.toHaveProperty('userId');
+      expect((await request(svc.url).get(path).set('X-User-Id', 'ann@example.com')).body).toMatchObject({
+        userId: 'ann@example.com',
+      });
+      expect((await request(svc.url).get(path).set(auth)).body).toMatchObject({ userId: 'ann@example.com' });
+    });
+
+    it('when an order was bought anonymously, then it shows userId null to everyone', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      const bought = await request(svc.url).post('/purchase/safe').send({ sku }).expect(200);
+      const order = await request(svc.url)
+        .get(`/orders/${(bought.body as { orderId: string }).orderId}`)
+        .expect(200);
+      expect(order.body).toMatchObject({ userId: null });
+    });
+
     it('when the stream id is right but the token is not, then 404: an order cannot be found by counting ids', async () => {
       const sku = uniqueSku();
       await stock(sku, 5);
@@ -230,6 +264,46 @@ describe('the HTTP API', () => {
         const answer = await request(svc.url).get(`/orders/${guess}`).expect(404);
         expect(answer.body).toMatchObject({ code: 'unknown_order' });
       }
+    });
+  });
+
+  describe('GET /orders?sku= with an Idempotency-Key', () => {
+    it('when a purchase was made with the key, then it answers that order, buyer included', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      const bought = await request(svc.url)
+        .post('/purchase/safe')
+        .set('Idempotency-Key', 'lookup-key-1')
+        .send({ sku, userId: 'cy', quantity: 2 })
+        .expect(200);
+      const found = await request(svc.url)
+        .get(`/orders?sku=${sku}`)
+        .set('Idempotency-Key', 'lookup-key-1')
+        .expect(200);
+      expect(found.body).toMatchObject({
+        orderId: (bought.body as { orderId: string }).orderId,
+        sku,
+        quantity: 2,
+        userId: 'cy',
+      });
+    });
+
+    it('when no purchase was made with the key, then 404 says buying again with it is safe', async () => {
+      const sku = uniqueSku();
+      await stock(sku, 5);
+      const res = await request(svc.url)
+        .get(`/orders?sku=${sku}`)
+        .set('Idempotency-Key', 'never-used')
+        .expect(404);
+      expect(res.body).toMatchObject({ code: 'unknown_order' });
+      expect((res.body as { detail: string }).detail).toContain('buying again with it is safe');
+    });
+
+    it('when the key is missing or malformed, then 400 invalid_request', async () => {
+      const sku = uniqueSku();
+      await request(svc.url).get(`/orders?sku=${sku}`).expect(400);
+      await request(svc.url).get(`/orders?sku=${sku}`).set('Idempotency-Key', 'x'.repeat(129)).expect(400);
+      await request(svc.url).get('/orders?sku=has space').set('Idempotency-Key', 'k').expect(400);
     });
   });
 

@@ -1,11 +1,26 @@
 import { AppError } from './errors';
 import type { InventoryStore, StoredProduct } from './inventory-store';
-import { parseOrderId } from './order-id';
-import type { Order, OrderRecord, Product, ProductInput, StockLevel } from './types';
+import { formatOrderId, parseOrderId } from './order-id';
+import type { Order, OrderRecord, OrderViewer, Product, ProductInput, StockLevel } from './types';
 
 /** Where orders go once exported: the system of record, read when Redis no longer holds an order. */
 export interface OrderArchive {
   findOrder(orderId: string): Promise<OrderRecord | null>;
+  /** the latest order of `sku` bought with this Idempotency-Key */
+  findByIdempotencyKey(sku: string, key: string): Promise<OrderRecord | null>;
+}
+
+/** The order as its caller may see it: the buyer's identity only to the buyer and the admin. */
+function asSeenBy(found: OrderRecord, viewer: OrderViewer): Order {
+  const mayIdentify = viewer.admin || found.userId === null || viewer.userId === found.userId;
+  return {
+    orderId: found.orderId,
+    sku: found.sku,
+    quantity: found.quantity,
+    ...(mayIdentify ? { userId: found.userId } : {}),
+    method: found.method,
+    createdAt: found.createdAt.toISOString(),
+  };
 }
 
 const toProduct = (sku: string, stored: StoredProduct): Product => ({
@@ -77,20 +92,34 @@ export class Catalogue {
    * An order by its id: from the SKU's log in Redis, else from PostgreSQL, which holds every order the
    * worker exported, those of earlier sales and those trimmed from Redis included.
    */
-  async order(orderId: string): Promise<Order> {
+  async order(orderId: string, viewer: OrderViewer): Promise<Order> {
     const parsed = parseOrderId(orderId);
     const found =
       parsed &&
       ((await this.store.getOrder(parsed.sku, parsed.entryId, parsed.token)) ??
         (await this.archive?.findOrder(orderId)));
     if (!found) throw new AppError('unknown_order', `no order with id ${orderId}`);
-    return {
-      orderId: found.orderId,
-      sku: found.sku,
-      quantity: found.quantity,
-      userId: found.userId,
-      method: found.method,
-      createdAt: found.createdAt.toISOString(),
-    };
+    return asSeenBy(found, viewer);
+  }
+
+  /**
+   * The purchase made with an Idempotency-Key: how a client whose purchase got no answer (an unknown
+   * outcome) finds out whether it was made. The key is the buyer's own secret, so its holder is shown
+   * as the buyer.
+   */
+  async orderByIdempotencyKey(sku: string, key: string): Promise<Order> {
+    const answer = await this.store.readIdempotentAnswer(sku, key);
+    const [entryId = '', token = ''] = answer?.orderRef.split(':') ?? [];
+    const found =
+      (answer && (await this.store.getOrder(sku, entryId, token))) ??
+      (answer && (await this.archive?.findOrder(formatOrderId(sku, answer.orderRef)))) ??
+      (await this.archive?.findByIdempotencyKey(sku, key));
+    if (!found) {
+      throw new AppError(
+        'unknown_order',
+        `no purchase of ${sku} was made with this Idempotency-Key: buying again with it is safe`,
+      );
+    }
+    return asSeenBy(found, { admin: true, userId: undefined });
   }
 }

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'limit_exceeded'
   | 'idempotency_key_reused'
   | 'store_unavailable'
+  | 'purchase_outcome_unknown'
   | 'store_out_of_memory'
   | 'internal_error';
 
@@ -31,6 +32,7 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   limit_exceeded: [409, 'Per-user limit exceeded'],
   idempotency_key_reused: [422, 'Idempotency key reused'],
   store_unavailable: [503, 'Store unavailable'],
+  purchase_outcome_unknown: [503, 'Purchase outcome unknown'],
   store_out_of_memory: [503, 'Store out of memory'],
   internal_error: [500, 'Internal error'],
 };
@@ -55,5 +57,23 @@ export class AppError extends Error {
     Error.stackTraceLimit = limit;
     this.name = 'AppError';
     [this.status, this.title] = TITLES[code];
+  }
+}
+
+/**
+ * The store's two ways of failing a write whose effect matters (the inventory store's port promises one
+ * of them, never a bare transport error): it certainly did not happen, or it may have.
+ */
+export class StoreUnreachable extends Error {
+  constructor(readonly reason: unknown) {
+    super('the store could not be reached; nothing was sent');
+    this.name = 'StoreUnreachable';
+  }
+}
+
+export class OutcomeUnknown extends Error {
+  constructor(readonly reason: unknown) {
+    super('the command reached the store, or may have, and its answer was lost');
+    this.name = 'OutcomeUnknown';
   }
 }

@@ -38,7 +38,10 @@ export interface IdempotentAnswer {
 }
 
 export interface InventoryStore {
-  /** the atomic purchase: one round trip */
+  /**
+   * The atomic purchase: one round trip. Fails with StoreUnreachable when nothing was sent, with
+   * OutcomeUnknown when the command may have run and its answer was lost.
+   */
   purchase(
     sku: string,
     quantity: number,

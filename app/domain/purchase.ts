@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AppError } from './errors';
+import { AppError, OutcomeUnknown, StoreUnreachable } from './errors';
 import type { InventoryStore, PurchaseOutcome } from './inventory-store';
 import { formatOrderId, newOrderToken } from './order-id';
 import type { SoldOutMarks } from './sold-out-marks';
@@ -87,20 +87,25 @@ export class PurchaseService {
     if (refusal) throw refusal;
     const marks = this.soldOut;
     const generation = marks?.generation ?? 0;
-    const outcome = await this.store.purchase(
-      req.sku,
-      req.quantity,
-      req.userId ?? '',
-      req.idempotencyKey ?? '',
-      'safe',
-      newOrderToken(),
-    );
+    let outcome: PurchaseOutcome;
+    try {
+      outcome = await this.store.purchase(
+        req.sku,
+        req.quantity,
+        req.userId ?? '',
+        req.idempotencyKey ?? '',
+        'safe',
+        newOrderToken(),
+      );
+    } catch (error) {
+      throw asPurchaseFailure(req, error);
+    }
     if (marks && outcome.kind === 'sold_out' && outcome.remaining === 0) marks.mark(req.sku, generation);
     const purchase = toPurchase(req, 'safe', outcome);
     // A replay too: it may be the retry of a purchase answered 503 because no replica confirmed it, and
     // the order may still be held by the primary alone.
     if ((outcome.kind === 'purchased' || outcome.kind === 'replayed') && this.options.waitReplicas > 0) {
-      await this.awaitReplication();
+      await this.awaitReplication(req);
     }
     return purchase;
   }
@@ -152,19 +157,39 @@ export class PurchaseService {
   /**
    * Replication is asynchronous: a failover can lose the last writes the primary acknowledged. With
    * REDIS_WAIT_REPLICAS set, a purchase is answered 200 only once that many replicas hold it; if they do
-   * not confirm in time the order may or may not survive, so the client gets a 503 and retries with its
-   * Idempotency-Key, which returns this same order if it survived and sells anew if it did not.
+   * not confirm in time (or the WAIT itself fails) the order may or may not survive a failover, so the
+   * client is told the outcome is unknown, and resolves it with its Idempotency-Key: a retry returns this
+   * same order if it survived and sells anew if it did not.
    */
-  private async awaitReplication(): Promise<void> {
-    const acknowledged = await this.store.waitForReplicas(
-      this.options.waitReplicas,
-      this.options.waitTimeoutMs,
-    );
+  private async awaitReplication(req: PurchaseRequest): Promise<void> {
+    let acknowledged: number;
+    try {
+      acknowledged = await this.store.waitForReplicas(this.options.waitReplicas, this.options.waitTimeoutMs);
+    } catch {
+      throw outcomeUnknown(req, 'its copy to the replicas could not be confirmed');
+    }
     if (acknowledged < this.options.waitReplicas) {
-      throw new AppError(
-        'store_unavailable',
-        `the order was not confirmed by ${this.options.waitReplicas} replica(s) in time; retry with the same Idempotency-Key`,
-      );
+      throw outcomeUnknown(req, `it was not confirmed by ${this.options.waitReplicas} replica(s) in time`);
     }
   }
+}
+
+/** The answer to a purchase the store failed: nothing sent (retry at will), or an outcome unknown. */
+function asPurchaseFailure(req: PurchaseRequest, error: unknown): unknown {
+  if (error instanceof StoreUnreachable) {
+    return new AppError(
+      'store_unavailable',
+      'the inventory store is unreachable; nothing was bought; retry shortly',
+    );
+  }
+  if (error instanceof OutcomeUnknown) return outcomeUnknown(req, 'its answer was lost on the way back');
+  return error;
+}
+
+function outcomeUnknown(req: PurchaseRequest, why: string): AppError {
+  const resolve =
+    req.idempotencyKey === undefined
+      ? 'This request had no Idempotency-Key, so a retry would be a new purchase: send one with every purchase.'
+      : `Retry with the same Idempotency-Key (it answers this purchase if it was made, and buys once if it was not), or look it up: GET /orders?sku=${req.sku} with that Idempotency-Key header.`;
+  return new AppError('purchase_outcome_unknown', `the purchase may have been made: ${why}. ${resolve}`);
 }

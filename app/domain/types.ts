@@ -51,7 +51,8 @@ export interface Order {
   readonly orderId: string;
   readonly sku: string;
   readonly quantity: number;
-  readonly userId: string | null;
+  /** null: an anonymous buyer; absent: a buyer this caller may not see (only the buyer and the admin may) */
+  readonly userId?: string | null;
   readonly method: PurchaseMethod;
   readonly createdAt: string;
 }
@@ -69,4 +70,11 @@ export interface OrderRecord {
   readonly idempotencyKey: string | null;
   /** when Redis wrote it: the time part of its stream entry id */
   readonly createdAt: Date;
+}
+
+/** Who asks for an order: the admin sees every buyer; anyone else only themselves. */
+export interface OrderViewer {
+  readonly admin: boolean;
+  /** the userId the caller says they bought with (X-User-Id) */
+  readonly userId: string | undefined;
 }

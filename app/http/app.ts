@@ -5,7 +5,7 @@ import type { Catalogue } from '../domain/catalogue';
 import type { PurchaseService } from '../domain/purchase';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { adminAuth } from './middleware/admin-auth';
+import { adminAuth, adminCheck } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
 import { readJsonBody } from './middleware/read-json-body';
 import { securityHeaders } from './middleware/security-headers';
@@ -60,7 +60,9 @@ export function createApp(deps: AppDependencies): RequestListener {
   // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
   purchaseRoutes(app.router, deps.purchases, validators, metrics, config);
   app.use(operationsRoutes(deps.readiness, metrics));
-  app.use(catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken)));
+  app.use(
+    catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken), adminCheck(config.adminToken)),
+  );
 
   app.use(notFound());
   app.use(errorHandler(logger, metrics));

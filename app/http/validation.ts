@@ -20,6 +20,10 @@ export interface Validators {
   resetQuery(req: Request): { sku: string; amount: number };
   skuParam(value: unknown): string;
   product(body: unknown): ProductInput;
+  /** GET /orders?sku= with an Idempotency-Key header: the SKU and the key (required) */
+  orderLookup(req: Request): { sku: string; idempotencyKey: string };
+  /** the X-User-Id header of an order lookup: the buyer the caller says they are */
+  viewer(req: Request): string | undefined;
 }
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -71,5 +75,10 @@ export function createValidators(options: {
     resetQuery: (req) => check(resetQuery, req.query, 'query'),
     skuParam: (value) => check(skuSchema, value, 'path.sku'),
     product: (body) => check(productInputSchema, body, 'body'),
+    orderLookup: (req) => ({
+      sku: check(skuQuery, req.query, 'query').sku,
+      idempotencyKey: check(printable, req.get('idempotency-key'), 'header.Idempotency-Key'),
+    }),
+    viewer: (req) => check(printable.optional(), req.get('x-user-id'), 'header.X-User-Id'),
   };
 }

@@ -28,7 +28,7 @@ export class Metrics {
 
   private readonly redisErrors = new Counter({
     name: 'flashsale_redis_errors_total',
-    help: 'Redis failures seen by the service, by kind (unavailable: outage or timeout; oom: refused at maxmemory; reply: other error reply)',
+    help: 'Redis failures seen by the service, by kind (unavailable: not reached, nothing sent; no_answer: sent, answer lost or late; oom: refused at maxmemory; reply: other error reply)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -48,7 +48,7 @@ export class Metrics {
     this.httpDuration.cell(route, status).observe(seconds);
   }
 
-  redisError(kind: 'unavailable' | 'oom' | 'reply'): void {
+  redisError(kind: 'unavailable' | 'no_answer' | 'oom' | 'reply'): void {
     this.redisErrors.labels(kind).inc();
   }
 }

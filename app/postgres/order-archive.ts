@@ -71,6 +71,15 @@ export class PostgresOrderArchive implements OrderArchive, OrderSink, ArchivedOr
     return row ? toRecord(row) : null;
   }
 
+  async findByIdempotencyKey(sku: string, key: string): Promise<OrderRecord | null> {
+    const result = await this.pool.query<OrderRow>(
+      `SELECT ${COLUMNS} FROM orders WHERE sku = $1 AND idempotency_key = $2 ORDER BY created_at DESC LIMIT 1`,
+      [sku, key],
+    );
+    const row = result.rows[0];
+    return row ? toRecord(row) : null;
+  }
+
   async forReconciliation(
     sku: string,
     sale: number,

@@ -7,6 +7,7 @@ import type {
 import type { OrderRecord, ProductInput, PurchaseMethod } from '../domain/types';
 import { catalogueKey, restockChannel, skuKeys } from './keys';
 import { orderFields, sameToken, toOrderRecord } from './order-entry';
+import { sendOnce } from './send-once';
 import type { PurchaseReply, RedisClient } from './scripts';
 
 /** Codes returned by purchase-5.lua; see the script's header. */
@@ -83,17 +84,19 @@ export class RedisInventoryStore implements InventoryStore {
     token: string,
   ): Promise<PurchaseOutcome> {
     const k = skuKeys(sku);
-    const reply = await this.redis.purchase(
-      k.stock,
-      k.product,
-      k.buyers,
-      k.orders,
-      k.idempotency,
-      quantity,
-      userId,
-      idempotencyKey,
-      method,
-      token,
+    const reply = await sendOnce(() =>
+      this.redis.purchase(
+        k.stock,
+        k.product,
+        k.buyers,
+        k.orders,
+        k.idempotency,
+        quantity,
+        userId,
+        idempotencyKey,
+        method,
+        token,
+      ),
     );
     return toPurchaseOutcome(reply);
   }

@@ -1,10 +1,15 @@
 import { Router } from 'express';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Catalogue } from '../../domain/catalogue';
 import type { Validators } from '../validation';
 
 /** Stock, products and orders. Writes go through `admin`. */
-export function catalogueRoutes(catalogue: Catalogue, validators: Validators, admin: RequestHandler): Router {
+export function catalogueRoutes(
+  catalogue: Catalogue,
+  validators: Validators,
+  admin: RequestHandler,
+  isAdmin: (req: Request) => boolean,
+): Router {
   const router = Router();
 
   router.get('/stock', async (req, res) => {
@@ -31,7 +36,15 @@ export function catalogueRoutes(catalogue: Catalogue, validators: Validators, ad
   });
 
   router.get('/orders/:orderId', async (req, res) => {
-    res.json(await catalogue.order(req.params.orderId));
+    res.json(
+      await catalogue.order(req.params.orderId, { admin: isAdmin(req), userId: validators.viewer(req) }),
+    );
+  });
+
+  // A purchase looked up by its Idempotency-Key (a header: keys are secrets, and URLs end up in logs).
+  router.get('/orders', async (req, res) => {
+    const { sku, idempotencyKey } = validators.orderLookup(req);
+    res.json(await catalogue.orderByIdempotencyKey(sku, idempotencyKey));
   });
 
   return router;

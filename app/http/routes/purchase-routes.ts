@@ -17,6 +17,12 @@ function outcomeOf(error: unknown): string {
   return isStoreUnavailable(error) ? 'store_unavailable' : 'error';
 }
 
+/** the store's failures a purchase turned into an answer, counted as the error handler counts the rest */
+function countStoreFailure(metrics: Metrics, error: AppError): void {
+  if (error.code === 'store_unavailable') metrics.redisError('unavailable');
+  else if (error.code === 'purchase_outcome_unknown') metrics.redisError('no_answer');
+}
+
 /**
  * Registers the purchase routes on `router`, which is the app itself: they are the traffic, and a nested
  * router would cost every purchase one more dispatch (path trimming, its own layer walk).
@@ -36,6 +42,7 @@ export function purchaseRoutes(
         purchase = await buy(validators.purchase(req));
       } catch (error) {
         metrics.purchase(method, outcomeOf(error));
+        if (error instanceof AppError) countStoreFailure(metrics, error);
         // A refusal (sold out, limit, bad input) is an answer, not a failure: sent from here rather than
         // unwound through Express's error handling, which is most of its cost once a SKU is sold out.
         if (error instanceof AppError) {

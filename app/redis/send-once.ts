@@ -1,0 +1,31 @@
+import { OutcomeUnknown, StoreUnreachable } from '../domain/errors';
+import { isReply } from './errors';
+
+/**
+ * Sends one command whose effect must not be guessed at (a purchase), and says which way it failed:
+ * - Redis answered with an error: as thrown (an outage reply, OOM, or a bug: the caller maps it);
+ * - the client refused before anything reached the socket (no connection, not writable): StoreUnreachable,
+ *   and the purchase certainly was not made;
+ * - anything else (a timeout, a connection closed with the command on it): OutcomeUnknown, since Redis may
+ *   have run it and its answer was lost.
+ *
+ * Telling the second case from the third: ioredis refuses an unsendable command synchronously, in the
+ * same turn of the event loop as its send (with auto-pipelining, the turn's setImmediate that flushes the
+ * pipeline); a command that was written can only fail later, on a socket event or a timer. So a failure
+ * that settles before a setImmediate queued right after the call was never sent. A command queued behind
+ * another pipeline still in flight fails later even unsent: it is called unknown, the safe side.
+ */
+export async function sendOnce<T>(send: () => Promise<T>): Promise<T> {
+  const turn = { ended: false };
+  const pending = send();
+  setImmediate(() => {
+    turn.ended = true;
+  });
+  try {
+    return await pending;
+  } catch (error) {
+    if (isReply(error, '')) throw error;
+    if (!turn.ended) throw new StoreUnreachable(error);
+    throw new OutcomeUnknown(error);
+  }
+}
