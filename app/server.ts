@@ -15,6 +15,7 @@ import { PostgresOrderArchive } from './postgres/order-archive';
 import { createPool } from './postgres/pool';
 import { createRedisClient, createSubscriberClient, keepConnected } from './redis/client';
 import { RedisInventoryStore } from './redis/inventory-store';
+import { watchForDataLoss } from './redis/data-loss-watch';
 import { listenForRestocks } from './redis/restock-listener';
 import type { RestockListener } from './redis/restock-listener';
 import { defineScripts, loadScripts, readScripts } from './redis/scripts';
@@ -92,6 +93,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         perUserLimit: 0,
       });
       scriptsLoaded = true;
+      await dataLoss.check();
       resolveReady();
       logger.info({ scripts: scripts.map((s) => s.command) }, 'scripts loaded; ready');
     } catch (error) {
@@ -108,10 +110,18 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     if (!outage && !stopped) logger.warn({ err: error }, 'redis error');
     outage = true;
   });
+  const dataLoss = watchForDataLoss(redis, scripts, {
+    everyMs: 5000,
+    logger,
+    onLost: () => {
+      metrics.redisDataLoss();
+    },
+  });
   redis.on('ready', () => {
     if (outage) logger.info('redis reachable again');
     outage = false;
-    void prepare();
+    if (scriptsLoaded) void dataLoss.check();
+    else void prepare();
   });
   keepConnected(
     redis,
@@ -132,6 +142,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     readiness: {
       isReady: () => scriptsLoaded,
       isDraining: () => draining,
+      dataLostSince: () => dataLoss.lostSince(),
       ping: () => redis.ping(),
     },
   });
@@ -179,6 +190,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         server.closeAllConnections();
       }
       stopped = true;
+      dataLoss.stop();
       appClosed.abort();
       await Promise.all([
         redis.quit().catch(() => {

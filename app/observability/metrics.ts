@@ -33,6 +33,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly redisDataLosses = new Counter({
+    name: 'flashsale_redis_data_loss_total',
+    help: 'Times this instance found that Redis had lost its data (the catalogue gone after it had been seen)',
+    registers: [this.registry],
+  });
+
   constructor(collectDefaults = true) {
     // The registry asks a metric only for get() (and reset()): ours answer in prom-client's own shape.
     this.registry.registerMetric(this.purchases as unknown as Metric);
@@ -46,6 +52,10 @@ export class Metrics {
 
   httpRequest(route: string, status: number, seconds: number): void {
     this.httpDuration.cell(route, status).observe(seconds);
+  }
+
+  redisDataLoss(): void {
+    this.redisDataLosses.inc();
   }
 
   redisError(kind: 'unavailable' | 'no_answer' | 'oom' | 'reply'): void {

@@ -7,6 +7,8 @@ export interface Readiness {
   isDraining(): boolean;
   /** resolves when Redis answers a PING, rejects (fast) when it does not */
   ping(): Promise<unknown>;
+  /** when Redis was seen to have lost its data (the catalogue gone); undefined while it has not */
+  dataLostSince(): Date | undefined;
 }
 
 /** Health for the load balancer and the process supervisor, metrics for Prometheus. */
@@ -28,6 +30,18 @@ export function operationsRoutes(readiness: Readiness, metrics: Metrics): Router
     }
     try {
       await readiness.ping();
+      const lostSince = readiness.dataLostSince();
+      // still 200: the instance serves what Redis holds, and every instance sees the same Redis, so a 503
+      // would take the whole fleet out of the load balancer; the body tells the operator
+      if (lostSince) {
+        res.json({
+          status: 'redis_data_lost',
+          detail:
+            'Redis has lost its data (the catalogue is gone); stock is not re-created by itself: restock from the system of record',
+          since: lostSince.toISOString(),
+        });
+        return;
+      }
       res.json({ status: 'ok' });
     } catch {
       res.status(503).json({ status: 'store_unavailable' });
