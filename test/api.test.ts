@@ -147,6 +147,21 @@ describe('the HTTP API', () => {
     });
   });
 
+  /** every SKU of the catalogue, page by page */
+  async function listedSkus(): Promise<string[]> {
+    const skus: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: request.Response = await request(svc.url)
+        .get(`/products?limit=100${cursor === null ? '' : `&cursor=${cursor}`}`)
+        .expect(200);
+      const body = page.body as { products: { sku: string }[]; nextCursor: string | null };
+      skus.push(...body.products.map((p) => p.sku));
+      cursor = body.nextCursor;
+    } while (cursor !== null);
+    return skus;
+  }
+
   describe('products and stock', () => {
     it('when a product is created and then updated, then PUT answers 201 then 200 and the catalogue lists it', async () => {
       const sku = uniqueSku();
@@ -160,8 +175,31 @@ describe('the HTTP API', () => {
         .expect(200);
       const one = await request(svc.url).get(`/products/${sku}`).expect(200);
       expect(one.body).toMatchObject({ sku, stock: 30 });
-      const all = await request(svc.url).get('/products').expect(200);
-      expect((all.body as { products: { sku: string }[] }).products.map((p) => p.sku)).toContain(sku);
+      expect(await listedSkus()).toContain(sku);
+    });
+
+    it('when the catalogue is listed, then it comes in pages of at most 100, in SKU order, each SKU once', async () => {
+      const prefix = uniqueSku('page');
+      const skus = Array.from({ length: 7 }, (_, i) => `${prefix}-${i}`);
+      for (const sku of skus) await stock(sku, 1);
+      // from just before the prefix: the shared test Redis holds other tests' SKUs too
+      const seen: string[] = [];
+      let cursor: string | null = `${prefix}-`;
+      while (cursor !== null && seen.length < skus.length) {
+        const page: request.Response = await request(svc.url)
+          .get(`/products?limit=3&cursor=${cursor}`)
+          .expect(200);
+        const body = page.body as { products: { sku: string }[]; nextCursor: string | null };
+        expect(body.products.length).toBeLessThanOrEqual(3);
+        seen.push(...body.products.map((p) => p.sku).filter((sku) => sku.startsWith(prefix)));
+        cursor = body.nextCursor;
+      }
+      expect(seen).toEqual(skus);
+      await request(svc.url).get('/products?limit=101').expect(400);
+      await request(svc.url).get('/products?limit=0').expect(400);
+      await request(svc.url).get('/products?cursor=has%20space').expect(400);
+      const first = await request(svc.url).get('/products').expect(200);
+      expect((first.body as { products: unknown[] }).products.length).toBeLessThanOrEqual(50);
     });
 
     it('when a product or stock is asked for an unknown SKU, then 404', async () => {
@@ -182,10 +220,10 @@ describe('the HTTP API', () => {
       // the two must heal on the next write, as it does for PUT
       const sku = uniqueSku();
       await request(svc.url).post(`/stock/reset?sku=${sku}&amount=7`).set(auth).expect(200);
-      await svc.service.redis.srem(catalogueKey, sku);
+      await svc.service.redis.zrem(catalogueKey, sku);
+      expect(await listedSkus()).not.toContain(sku);
       await request(svc.url).post(`/stock/reset?sku=${sku}&amount=5`).set(auth).expect(200);
-      const all = await request(svc.url).get('/products').expect(200);
-      expect((all.body as { products: { sku: string }[] }).products.map((p) => p.sku)).toContain(sku);
+      expect(await listedSkus()).toContain(sku);
     });
 
     it('when the token comes with the scheme in another case, then it is accepted (RFC 9110: case-insensitive)', async () => {

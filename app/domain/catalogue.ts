@@ -1,7 +1,15 @@
 import { AppError } from './errors';
 import type { InventoryStore, StoredProduct } from './inventory-store';
 import { formatOrderId, parseOrderId } from './order-id';
-import type { Order, OrderRecord, OrderViewer, Product, ProductInput, StockLevel } from './types';
+import type {
+  Order,
+  OrderRecord,
+  OrderViewer,
+  Product,
+  ProductInput,
+  ProductPage,
+  StockLevel,
+} from './types';
 
 /** Where orders go once exported: the system of record, read when Redis no longer holds an order. */
 export interface OrderArchive {
@@ -79,13 +87,18 @@ export class Catalogue {
     return toProduct(sku, stored);
   }
 
-  async products(): Promise<Product[]> {
-    const skus = await this.store.listSkus();
+  /**
+   * One page of the catalogue, in SKU order: at most `limit` products read in one round trip after the
+   * one that lists their SKUs, so that a call costs the same whatever the catalogue's size.
+   */
+  async products(page: { limit: number; after: string | undefined }): Promise<ProductPage> {
+    const skus = await this.store.listSkus(page.after, page.limit);
     const stored = await Promise.all(skus.map((sku) => this.store.getProduct(sku)));
-    return skus.flatMap((sku, i) => {
+    const products = skus.flatMap((sku, i) => {
       const product = stored[i];
       return product ? [toProduct(sku, product)] : [];
     });
+    return { products, nextCursor: skus.length === page.limit ? (skus[skus.length - 1] ?? null) : null };
   }
 
   /**

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'store_unavailable'
   | 'purchase_outcome_unknown'
   | 'store_out_of_memory'
+  | 'server_busy'
   | 'internal_error';
 
 const TITLES: Record<ErrorCode, [status: number, title: string]> = {
@@ -34,6 +35,7 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   store_unavailable: [503, 'Store unavailable'],
   purchase_outcome_unknown: [503, 'Purchase outcome unknown'],
   store_out_of_memory: [503, 'Store out of memory'],
+  server_busy: [503, 'Server busy'],
   internal_error: [500, 'Internal error'],
 };
 

@@ -57,7 +57,8 @@ export interface InventoryStore {
   resetStock(sku: string, amount: number): Promise<{ created: boolean }>;
   putProduct(sku: string, input: ProductInput, onlyIfMissing: boolean): Promise<{ created: boolean }>;
   getProduct(sku: string): Promise<StoredProduct | null>;
-  listSkus(): Promise<string[]>;
+  /** up to `limit` SKUs in name order, after `after` (from the first when undefined) */
+  listSkus(after: string | undefined, limit: number): Promise<string[]>;
   /** the order at `entryId` in the SKU's log, if its token matches */
   getOrder(sku: string, entryId: string, token: string): Promise<OrderRecord | null>;
 

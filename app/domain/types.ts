@@ -40,6 +40,12 @@ export interface Product {
   readonly orders: number;
 }
 
+export interface ProductPage {
+  readonly products: Product[];
+  /** pass as `cursor` for the next page; null on the last page */
+  readonly nextCursor: string | null;
+}
+
 export interface ProductInput {
   readonly name: string;
   readonly price: number;

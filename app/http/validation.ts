@@ -10,6 +10,10 @@ import { wholeNumber } from '../whole-number';
  * Request schemas, built once when the app is created (never per request). Objects are strict: an unknown
  * member, `__proto__` included, is a 400 rather than silently ignored.
  */
+/** a page of the catalogue: every product on it costs a read, so a call is bounded */
+const MAX_PAGE = 100;
+const DEFAULT_PAGE = 50;
+
 const printable = z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters');
 
 export interface Validators {
@@ -20,6 +24,8 @@ export interface Validators {
   resetQuery(req: Request): { sku: string; amount: number };
   skuParam(value: unknown): string;
   product(body: unknown): ProductInput;
+  /** GET /products?limit=&cursor= */
+  productPage(req: Request): { limit: number; after: string | undefined };
   /** GET /orders?sku= with an Idempotency-Key header: the SKU and the key (required) */
   orderLookup(req: Request): { sku: string; idempotencyKey: string };
   /** the X-User-Id header of an order lookup: the buyer the caller says they are */
@@ -57,6 +63,11 @@ export function createValidators(options: {
     amount: wholeNumber(0, 1_000_000_000).default(options.defaultStock),
   });
 
+  const productPage = z.strictObject({
+    limit: wholeNumber(1, MAX_PAGE).default(DEFAULT_PAGE),
+    cursor: skuSchema.optional(),
+  });
+
   const purchaseOf = (rawBody: unknown, rawKey: unknown): PurchaseRequest => {
     const body = check(purchaseBody, rawBody, 'body');
     const key = check(idempotencyKey, rawKey, 'header.Idempotency-Key');
@@ -75,6 +86,10 @@ export function createValidators(options: {
     resetQuery: (req) => check(resetQuery, req.query, 'query'),
     skuParam: (value) => check(skuSchema, value, 'path.sku'),
     product: (body) => check(productInputSchema, body, 'body'),
+    productPage: (req) => {
+      const page = check(productPage, req.query, 'query');
+      return { limit: page.limit, after: page.cursor };
+    },
     orderLookup: (req) => ({
       sku: check(skuQuery, req.query, 'query').sku,
       idempotencyKey: check(printable, req.get('idempotency-key'), 'header.Idempotency-Key'),

@@ -40,7 +40,8 @@ export function watchForDataLoss(
       const exists = (await redis.exists(catalogueKey)) === 1;
       // a restarted Redis (a new run id) has an empty script cache; EVALSHA would reload them one by
       // one on NOSCRIPT, this does it at once (not on a cluster, whose nodes each have their own id)
-      const currentRunId = 'nodes' in redis ? undefined : /run_id:(\w+)/.exec(await redis.info('server'))?.[1];
+      const currentRunId =
+        'nodes' in redis ? undefined : /run_id:(\w+)/.exec(await redis.info('server'))?.[1];
       if (currentRunId !== undefined && runId !== undefined && currentRunId !== runId) {
         await loadScripts(redis, scripts);
         options.logger.info('Redis restarted (a new run id): scripts loaded again');
@@ -67,5 +68,11 @@ export function watchForDataLoss(
 
   const timer = setInterval(() => void check(), options.everyMs);
   timer.unref();
-  return { lostSince: () => lostSince, check, stop: () => { clearInterval(timer); } };
+  return {
+    lostSince: () => lostSince,
+    check,
+    stop: () => {
+      clearInterval(timer);
+    },
+  };
 }

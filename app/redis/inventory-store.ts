@@ -118,7 +118,7 @@ export class RedisInventoryStore implements InventoryStore {
       sku,
     );
     // on every reset, not only the one that created the SKU: see putProduct
-    await this.redis.sadd(catalogueKey, sku);
+    await this.redis.zadd(catalogueKey, 0, sku);
     return { created: created === 1 };
   }
 
@@ -137,7 +137,7 @@ export class RedisInventoryStore implements InventoryStore {
     );
     // The catalogue set lives in another slot, so it cannot join the script; adding is idempotent and
     // done on every write, so a crash between the two heals on the next write.
-    await this.redis.sadd(catalogueKey, sku);
+    await this.redis.zadd(catalogueKey, 0, sku);
     return { created: created === 1 };
   }
 
@@ -156,8 +156,15 @@ export class RedisInventoryStore implements InventoryStore {
     };
   }
 
-  async listSkus(): Promise<string[]> {
-    return (await this.redis.smembers(catalogueKey)).sort();
+  async listSkus(after: string | undefined, limit: number): Promise<string[]> {
+    return this.redis.zrangebylex(
+      catalogueKey,
+      after === undefined ? '-' : `(${after}`,
+      '+',
+      'LIMIT',
+      0,
+      limit,
+    );
   }
 
   async getOrder(sku: string, entryId: string, token: string): Promise<OrderRecord | null> {

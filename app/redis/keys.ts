@@ -38,8 +38,12 @@ export function skuKeys(sku: string): SkuKeys {
   };
 }
 
-/** set of every SKU in the catalogue; outside any SKU's slot, so never touched by a script */
-export const catalogueKey = `${PREFIX}:products`;
+/**
+ * Every SKU of the catalogue: a sorted set whose scores are all 0, so that its members sort by name and a
+ * page of the listing is one ZRANGE BYLEX from the last SKU of the page before, whatever the catalogue's
+ * size. Outside any SKU's slot, so never touched by a script.
+ */
+export const catalogueKey = `${PREFIX}:catalogue`;
 
 /**
  * Pub/sub channel of restocks: the reset and put-product scripts publish the SKU there once its new stock

@@ -23,7 +23,7 @@ export class RedisOrderLogReader {
   constructor(private readonly redis: RedisClient) {}
 
   async skus(): Promise<string[]> {
-    return (await this.redis.smembers(catalogueKey)).sort();
+    return this.redis.zrange(catalogueKey, '0', '-1');
   }
 
   /** null when the SKU has no stock key (unknown, or lost) */

@@ -27,7 +27,7 @@ export class RedisOrderOutbox implements OrderOutbox {
   ) {}
 
   async skus(): Promise<string[]> {
-    return (await this.redis.smembers(catalogueKey)).sort();
+    return this.redis.zrange(catalogueKey, '0', '-1');
   }
 
   /**

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Request, RequestHandler } from 'express';
 import type { Catalogue } from '../../domain/catalogue';
 import type { Validators } from '../validation';
+import { bulkhead } from '../middleware/bulkhead';
 
 /** Stock, products and orders. Writes go through `admin`. */
 export function catalogueRoutes(
@@ -21,8 +22,9 @@ export function catalogueRoutes(
     res.json(await catalogue.resetStock(sku, amount));
   });
 
-  router.get('/products', async (_req, res) => {
-    res.json({ products: await catalogue.products() });
+  // a page reads up to 100 products: a listing storm must not take the event loop from the sale
+  router.get('/products', bulkhead({ concurrent: 1, queue: 200 }), async (req, res) => {
+    res.json(await catalogue.products(validators.productPage(req)));
   });
 
   router.get('/products/:sku', async (req, res) => {
