@@ -80,6 +80,7 @@ export interface ExportOptions {
 const COLD_SKUS_PER_PASS = 512;
 const FIRST_IDLE_WAIT_MS = 10;
 const MAX_RETRY_WAIT_MS = 5000;
+const RETRY_FAILING_STAGE_MS = 1000;
 
 /** Thrown out of a wait when the exporter is told to give up at once. */
 class Aborted extends Error {}
@@ -151,7 +152,7 @@ export class OrderExporter {
     if (now >= this.nextCatalogue) {
       this.report('catalogue', (await settle(() => this.refreshCatalogue())).error);
       // new SKUs are found within a few idle waits: 2 s with the defaults
-      this.nextCatalogue = now + 4 * this.options.maxIdleWaitMs;
+      this.nextCatalogue = now + this.retryOr('catalogue', 4 * this.options.maxIdleWaitMs);
     }
     const skus = this.known.filter((sku) => this.joined.has(sku));
 
@@ -166,7 +167,7 @@ export class OrderExporter {
       const redelivered = claimed.values.flatMap((found) => found ?? []);
       if (redelivered.length > 0) this.observer.redelivered(redelivered.length);
       entries.push(...redelivered);
-      this.nextClaim = now + Math.max(1000, this.options.claimIdleMs / 2);
+      this.nextClaim = now + this.retryOr('claim', Math.max(1000, this.options.claimIdleMs / 2));
     }
     entries.push(...(await this.readNew(skus)));
 
@@ -180,11 +181,12 @@ export class OrderExporter {
       this.report('trim', trimmed.error);
       const count = trimmed.values.reduce<number>((sum, n) => sum + (n ?? 0), 0);
       if (count > 0) this.observer.trimmed(count);
-      this.nextTrim = now + Math.min(60_000, Math.max(1000, this.options.retentionMs / 10));
+      this.nextTrim =
+        now + this.retryOr('trim', Math.min(60_000, Math.max(1000, this.options.retentionMs / 10)));
     }
     if (now >= this.nextBacklog) {
       this.report('backlog', (await settle(() => this.measureBacklog(skus))).error);
-      this.nextBacklog = now + this.options.backlogEveryMs;
+      this.nextBacklog = now + this.retryOr('backlog', this.options.backlogEveryMs);
     }
     if (this.passFailures === 0) this.lastHealthyPassAt = this.now();
     return entries.length;
@@ -207,6 +209,14 @@ export class OrderExporter {
   /** the last error of each failing stage */
   get failures(): Partial<Record<ExportStage, string>> {
     return Object.fromEntries(this.failing);
+  }
+
+  /**
+   * When a periodic stage runs next: after its period, or within a second while it is failing, so that
+   * /health does not go on reporting a failure that a recovered store would no longer give.
+   */
+  private retryOr(stage: ExportStage, periodMs: number): number {
+    return this.failing.has(stage) ? Math.min(periodMs, RETRY_FAILING_STAGE_MS) : periodMs;
   }
 
   /** A stage's outcome: a failure is reported once, when it starts, and its end once too. */
