@@ -94,8 +94,11 @@ describe('npm run attack against a local fleet', () => {
       expect(run.sold + run.soldOut + Object.values(run.errors).reduce((a, b) => a + b, 0)).toBe(1200);
       expect(run.latencyMs.p50).toBeLessThanOrEqual(run.latencyMs.p95);
       expect(run.latencyMs.p95).toBeLessThanOrEqual(run.latencyMs.p99);
-      // both instances answered: the fleet's port spreads connections over its workers
-      expect(Object.keys(run.answersByInstance).sort()).toEqual(['instance-1', 'instance-2']);
+      // every answer counted against the instance that gave it (which of the two takes a keep-alive
+      // connection is the kernel's choice: a burst of 40 may all land on one; both serving is checked below)
+      const answered = Object.values(run.answersByInstance).reduce((a, b) => a + b, 0);
+      expect(answered).toBe(run.answered);
+      for (const id of Object.keys(run.answersByInstance)) expect(fleet.instanceIds).toContain(id);
       expect(run.timeline.sold.reduce((a, b) => a + b, 0)).toBe(run.sold);
     }
 
@@ -112,6 +115,14 @@ describe('npm run attack against a local fleet', () => {
     expect(unsafe.oversold).toBe(unsafe.sold - 40);
     expect(unsafe.lostUpdates).toBe(unsafe.sold - (40 - (unsafe.finalStock ?? NaN)));
     expect(unsafe.conserved).toBe(false);
+
+    // both instances serve the fleet's port: fresh connections, one at a time, reach each of them
+    const seen = new Set<string>();
+    for (let i = 0; i < 200 && seen.size < 2; i += 1) {
+      const res = await fetch(`${fleet.url}/health/live`, { headers: { connection: 'close' } });
+      seen.add(res.headers.get('x-instance-id') ?? '');
+    }
+    expect([...seen].sort()).toEqual(['instance-1', 'instance-2']);
 
     const html = readFileSync(reportFile, 'utf8');
     expect(html).toContain(`<td class="bad">${unsafe.sold}</td><td class="good">${safe.sold}</td>`);
