@@ -47,6 +47,16 @@ export async function scratchDatabase(
       const client = new Client({ connectionString: url });
       await client.connect();
       try {
+        // A pool's end() resolves once it has asked its connections to close, not once they have: wait
+        // for them, since forcing them closed would make a closing client report an error nobody hears.
+        for (let waited = 0; waited < 5000; waited += 50) {
+          const { rows } = await client.query<{ n: string }>(
+            'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (Number(rows[0]?.n ?? 0) === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await client.end();
