@@ -86,6 +86,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     if (scriptsLoaded || stopped) return;
     try {
       await loadScripts(redis, scripts);
+      const adopted = await store.adoptLegacyCatalogue();
+      if (adopted > 0) logger.info({ skus: adopted }, 'catalogue: SKUs of the former set listed');
       await catalogue.ensureProduct(config.defaultSku, {
         name: config.defaultSku,
         price: 0,

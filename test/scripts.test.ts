@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { newOrderToken } from '../app/domain/order-id';
-import { restockChannel, skuKeys } from '../app/redis/keys';
+import { catalogueKey, legacyCatalogueKey, restockChannel, skuKeys } from '../app/redis/keys';
+import { startRedis } from '../attack/local/redis-server';
 import { PurchaseCode, RedisInventoryStore, toPurchaseOutcome } from '../app/redis/inventory-store';
 import { defineScripts, loadScripts, readScripts } from '../app/redis/scripts';
 import { expectConserved, readSkuState } from './support/invariants';
@@ -336,5 +337,27 @@ describe('restock announcements', () => {
     await store.putProduct(sku, { name: 'Glove', price: 3, stock: 2, perUserLimit: 0 }, true);
     await store.putProduct(sku, { name: 'Glove', price: 3, stock: 50, perUserLimit: 0 }, true);
     expect(await messagesFor(sku)).toEqual(['2']);
+  });
+});
+
+describe('the catalogue kept as a plain set by an earlier version', () => {
+  it('when the service starts on such a Redis, then every SKU of the set is listed', async () => {
+    const local = await startRedis();
+    const redis = redisClient(local.url);
+    try {
+      defineScripts(redis, readScripts());
+      const store = new RedisInventoryStore(redis);
+      await store.putProduct('old-1', { name: 'Old', price: 1, stock: 1, perUserLimit: 0 }, false);
+      await redis.zrem(catalogueKey, 'old-1');
+      await redis.sadd(legacyCatalogueKey, 'old-1', 'old-2');
+      expect(await store.adoptLegacyCatalogue()).toBe(2);
+      expect(await store.listSkus(undefined, 10)).toEqual(['old-1', 'old-2']);
+      // again: nothing changes
+      expect(await store.adoptLegacyCatalogue()).toBe(2);
+      expect(await store.listSkus(undefined, 10)).toEqual(['old-1', 'old-2']);
+    } finally {
+      redis.disconnect();
+      await local.stop();
+    }
   });
 });

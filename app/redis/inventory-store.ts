@@ -5,7 +5,7 @@ import type {
   StoredProduct,
 } from '../domain/inventory-store';
 import type { OrderRecord, ProductInput, PurchaseMethod } from '../domain/types';
-import { catalogueKey, restockChannel, skuKeys } from './keys';
+import { catalogueKey, legacyCatalogueKey, restockChannel, skuKeys } from './keys';
 import { orderFields, sameToken, toOrderRecord } from './order-entry';
 import { sendOnce } from './send-once';
 import type { PurchaseReply, RedisClient } from './scripts';
@@ -154,6 +154,16 @@ export class RedisInventoryStore implements InventoryStore {
       stock: toInt(stock),
       orders: toInt(fields.orders),
     };
+  }
+
+  /** Adds the SKUs of the catalogue's former plain set to the sorted one; returns how many there were. */
+  async adoptLegacyCatalogue(): Promise<number> {
+    if ((await this.redis.type(legacyCatalogueKey)) !== 'set') return 0;
+    const skus = await this.redis.smembers(legacyCatalogueKey);
+    for (let i = 0; i < skus.length; i += 1000) {
+      await this.redis.zadd(catalogueKey, ...skus.slice(i, i + 1000).flatMap((sku) => [0, sku]));
+    }
+    return skus.length;
   }
 
   async listSkus(after: string | undefined, limit: number): Promise<string[]> {

@@ -51,3 +51,9 @@ export const catalogueKey = `${PREFIX}:catalogue`;
  * of a Redis Cluster, so one channel serves every topology.
  */
 export const restockChannel = `${PREFIX}:restock`;
+
+/**
+ * Where the catalogue was kept before it became a sorted set: a plain set. Its members are added to the
+ * sorted set at start-up (`adoptLegacyCatalogue`), so that a deployment upgraded in place lists every SKU.
+ */
+export const legacyCatalogueKey = `${PREFIX}:products`;
