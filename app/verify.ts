@@ -131,6 +131,7 @@ export function summary(result: VerifyResult): string {
     const count = drifting.reduce((sum, r) => sum + r.findings.length, 0);
     return `verify: DRIFT: ${count} finding(s) in ${drifting.length} of ${result.reports.length} SKU(s)${waiting}`;
   }
+  if (result.reports.length === 0) return 'verify: ok: the catalogue in Redis is empty, nothing to check';
   return `verify: ok: ${result.reports.length} SKU(s), ${orders} orders in their current sales, Redis and PostgreSQL agree${waiting}`;
 }
 
@@ -170,6 +171,8 @@ export async function main(
     }
     let result: VerifyResult;
     try {
+      // PostgreSQL is asked first, so that a catalogue with nothing to compare cannot hide its absence
+      await pool.query('SELECT 1 FROM orders LIMIT 1');
       result = await verifyOrders(new RedisOrderLogReader(redis), new PostgresOrderArchive(pool), {
         skus: args.skus,
         waitMs: args.waitMs,

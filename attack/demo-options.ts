@@ -48,8 +48,10 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
 
 export const DEMO_USAGE = 'Usage: npm run demo -- [options]';
 const FOOTER = `Redis: REDIS_URL when set, otherwise a private redis-server on a free port, stopped at the end.
+PostgreSQL: DATABASE_URL when set, otherwise a private one made with this machine's initdb, stopped at
+            the end; with neither, the demo runs without the order pipeline and says so.
 Exit codes: 0 the safe endpoint held (sold at most its stock by its 200s and by its log, final stock
-            0 or above, stock = final + units in the log);
+            0 or above, stock = final + units in the log; with PostgreSQL, every order in it once);
             1 it did not; 2 bad arguments, or no Redis to use; 130 interrupted (Ctrl-C).`;
 
 export function demoHelp(): string {

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
 import { skuKeys } from '../../app/redis/keys';
 import type { RunningWorker } from '../../app/pipeline/start-worker';
-import { ordersOf, testPool } from '../support/database';
+import { ordersOf, scratchDatabase, testPool } from '../support/database';
 import { auth, redisClient, startTestService, uniqueSku } from '../support/fixtures';
 import type { TestService } from '../support/fixtures';
 import { send } from '../support/http-client';
@@ -164,6 +164,33 @@ describe('npm run verify', () => {
     const unknown = await check(['--sku', uniqueSku('nope'), '--wait-ms', '0']);
     expect(unknown).toMatchObject({ code: 2 });
     expect(unknown.err).toMatch(/^verify: no such SKU in Redis: nope-/);
+    // nothing to compare in an empty Redis: PostgreSQL is still asked, and its absence reported
+    const empty = await startRedis();
+    try {
+      const noDatabaseEmptyRedis = await verify(['--wait-ms', '0'], {
+        REDIS_URL: empty.url,
+        DATABASE_URL: down,
+        DATABASE_CONNECT_TIMEOUT_MS: '300',
+      });
+      expect(noDatabaseEmptyRedis).toMatchObject({ code: 2 });
+      expect(noDatabaseEmptyRedis.err).toMatch(/^verify: cannot reach PostgreSQL/);
+      const unmigrated = await scratchDatabase();
+      try {
+        const noTable = await verify(['--wait-ms', '0'], {
+          REDIS_URL: empty.url,
+          DATABASE_URL: unmigrated.url,
+        });
+        expect(noTable).toMatchObject({ code: 2 });
+        expect(noTable.err).toBe('verify: PostgreSQL has no orders table: run `npm run migrate` first\n');
+      } finally {
+        await unmigrated.drop();
+      }
+      const nothingToCheck = await verify(['--wait-ms', '0'], { REDIS_URL: empty.url });
+      expect(nothingToCheck).toMatchObject({ code: 0 });
+      expect(nothingToCheck.out).toContain('verify: ok: the catalogue in Redis is empty, nothing to check');
+    } finally {
+      await empty.stop();
+    }
     const badArgs = await check(['--wait-ms', 'soon']);
     expect(badArgs).toMatchObject({ code: 2 });
     expect(badArgs.err).toContain('--wait-ms');
