@@ -27,9 +27,14 @@ export function isStoreUnavailable(error: unknown): boolean {
   return CLIENT_SIDE_NAMES.has(error.name) || CLIENT_SIDE_MESSAGES.test(error.message);
 }
 
+/** true when Redis answered, with an error reply */
+export function isReplyError(error: unknown): error is Error {
+  return error instanceof ReplyError && error instanceof Error;
+}
+
 /** true when Redis answered with an error reply that starts with `code` (NOGROUP, BUSYGROUP, ...) */
 export function isReply(error: unknown, code: string): boolean {
-  return error instanceof ReplyError && error instanceof Error && error.message.startsWith(code);
+  return isReplyError(error) && error.message.startsWith(code);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { OutcomeUnknown, StoreUnreachable } from '../domain/errors';
-import { isReply } from './errors';
+import { isReplyError } from './errors';
 
 /**
  * Sends one command whose effect must not be guessed at (a purchase), and says which way it failed:
@@ -12,20 +12,36 @@ import { isReply } from './errors';
  * Telling the second case from the third: ioredis refuses an unsendable command synchronously, in the
  * same turn of the event loop as its send (with auto-pipelining, the turn's setImmediate that flushes the
  * pipeline); a command that was written can only fail later, on a socket event or a timer. So a failure
- * that settles before a setImmediate queued right after the call was never sent. A command queued behind
+ * that settles before the turn ends (a setImmediate queued after the send) was never sent. A command queued behind
  * another pipeline still in flight fails later even unsent: it is called unknown, the safe side.
  */
 export async function sendOnce<T>(send: () => Promise<T>): Promise<T> {
-  const turn = { ended: false };
   const pending = send();
-  setImmediate(() => {
-    turn.ended = true;
-  });
+  // read after the send, so that the turn's marker is queued after the pipeline's flush
+  const sentInTurn = currentTurn();
   try {
     return await pending;
   } catch (error) {
-    if (isReply(error, '')) throw error;
-    if (!turn.ended) throw new StoreUnreachable(error);
+    if (isReplyError(error)) throw error;
+    if (turn === sentInTurn) throw new StoreUnreachable(error);
     throw new OutcomeUnknown(error);
   }
+}
+
+/**
+ * Turns of the event loop, counted by one setImmediate per turn in which a command is sent, shared by
+ * every purchase of that turn: a purchase costs no timer of its own.
+ */
+let turn = 0;
+let counting = false;
+
+function currentTurn(): number {
+  if (!counting) {
+    counting = true;
+    setImmediate(() => {
+      turn += 1;
+      counting = false;
+    });
+  }
+  return turn;
 }
