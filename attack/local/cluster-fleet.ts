@@ -39,7 +39,8 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * A process of ours runs the way this file runs: compiled JavaScript after `npm run build`, TypeScript
- * through ts-node (transpile only, for start-up time) under `npm run demo` and jest.
+ * through ts-node (transpile only, for start-up time) under `npm run demo` and jest. `name` is relative
+ * to this folder.
  */
 export function entryPoint(name: string): { exec: string; execArgv: string[] } {
   const extension = extname(__filename);

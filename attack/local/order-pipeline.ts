@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import type { SkuReport } from '../../app/domain/reconcile';
@@ -11,6 +11,7 @@ import { createPool } from '../../app/postgres/pool';
 import { createRedisClient } from '../../app/redis/client';
 import { RedisOrderLogReader } from '../../app/redis/order-log-reader';
 import { loadConfig } from '../../app/config';
+import { entryPoint } from './cluster-fleet';
 import { hasPostgres, startPostgres } from './postgres-server';
 
 /**
@@ -38,15 +39,6 @@ export interface OrderPipelineOptions {
 }
 
 const WORKER_START_MS = 30_000;
-
-/** The order worker runs as the demo does: compiled after `npm run build`, through ts-node otherwise. */
-function workerEntry(): { exec: string; execArgv: string[] } {
-  const extension = extname(__filename);
-  return {
-    exec: join(__dirname, '..', '..', 'app', `worker${extension}`),
-    execArgv: extension === '.ts' ? ['-r', 'ts-node/register/transpile-only'] : [],
-  };
-}
 
 /** undefined when no PostgreSQL can be had: no DATABASE_URL and no server binaries here */
 export async function startOrderPipeline(
@@ -76,7 +68,7 @@ export async function startOrderPipeline(
   try {
     await migrate(pool);
     await redis.connect();
-    const { exec, execArgv } = workerEntry();
+    const { exec, execArgv } = entryPoint(join('..', '..', 'app', 'worker'));
     const worker = fork(exec, [], {
       execArgv,
       env: {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { freePort } from './free-port';
+import { stoppable } from './server-process';
+import type { StoppableServer } from './server-process';
 
 /**
  * A private PostgreSQL on a free port of 127.0.0.1, for the tests, the demo and the benchmark, as
@@ -17,15 +19,12 @@ import { freePort } from './free-port';
  * initdb and postgres refuse to run as root: as root, both run as the `postgres` user (Debian's package
  * creates it), and the directory is handed to that user.
  */
-export interface LocalPostgres {
+export interface LocalPostgres extends StoppableServer {
   readonly port: number;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */
   readonly url: string;
   readonly process: ChildProcess;
   readonly dir: string;
-  stop(): Promise<void>;
-  /** at once and synchronously, for an 'exit' listener: SIGKILL, and the directory removed */
-  readonly kill: () => void;
 }
 
 const BIN_ROOT = '/usr/lib/postgresql';
@@ -151,31 +150,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     removeDir();
     throw error;
   }
-  let stopping: Promise<void> | undefined;
   return {
     port,
     url,
     process: child,
     dir,
-    kill: () => {
-      child.kill('SIGKILL');
-      try {
-        removeDir();
-      } catch {
-        // best effort: the caller is on its way out
-      }
-    },
-    stop: () => {
-      stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          // SIGINT: "fast" shutdown, open sessions are rolled back and closed at once
-          child.kill('SIGINT');
-          await exited;
-        }
-        removeDir();
-      })();
-      return stopping;
-    },
+    // SIGINT: PostgreSQL's "fast" shutdown, open sessions rolled back and closed at once
+    ...stoppable(child, exited, 'SIGINT', removeDir),
   };
 }
 

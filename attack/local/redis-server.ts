@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
+import { stoppable } from './server-process';
 import { withRedis } from './with-redis';
 
 /**
@@ -135,29 +136,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Local
     removeDir();
     throw error;
   }
-  let stopping: Promise<void> | undefined;
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     process: child,
     dir,
-    kill: () => {
-      child.kill('SIGKILL');
-      try {
-        removeDir();
-      } catch {
-        // best effort: its callers are on their way out, with other servers still to kill
-      }
-    },
-    stop: () => {
-      stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          await exited;
-        }
-        removeDir();
-      })();
-      return stopping;
-    },
+    ...stoppable(child, exited, 'SIGTERM', removeDir),
   };
 }
