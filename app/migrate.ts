@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { databaseEnvShape, toDatabaseSettings } from './env/database-env';
+import { requiredDatabaseEnvShape, toDatabaseSettings } from './env/database-env';
 import { ConfigError, parseEnv } from './env/parse-env';
 import { migrate } from './postgres/migrations';
 import { createPool } from './postgres/pool';
@@ -12,14 +12,7 @@ import { createPool } from './postgres/pool';
 async function main(): Promise<number> {
   let settings;
   try {
-    const env = parseEnv(
-      z.object(databaseEnvShape).refine((e) => e.DATABASE_URL !== undefined, {
-        path: ['DATABASE_URL'],
-        message: 'is required',
-      }),
-      process.env,
-    );
-    settings = toDatabaseSettings(env);
+    settings = toDatabaseSettings(parseEnv(z.object(requiredDatabaseEnvShape), process.env));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`migrate: ${error.message}\n`);
@@ -27,7 +20,6 @@ async function main(): Promise<number> {
     }
     throw error;
   }
-  if (!settings) return 78;
   const pool = createPool(settings, 'flash-sale migrate');
   try {
     const applied = await migrate(pool);

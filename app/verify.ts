@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { SkuReport } from './domain/reconcile';
 import { commonEnvShape } from './env/common-env';
-import { databaseEnvShape, toDatabaseSettings } from './env/database-env';
+import { requiredDatabaseEnvShape, toDatabaseSettings } from './env/database-env';
 import { ConfigError, parseEnv } from './env/parse-env';
 import { checkRedisEnv, redisEnvShape, toRedisSettings } from './env/redis-env';
 import { verifyOrders } from './pipeline/verify-orders';
@@ -12,6 +12,7 @@ import { isDatabaseUnavailable, messageOf } from './postgres/errors';
 import { PostgresOrderArchive } from './postgres/order-archive';
 import { createPool } from './postgres/pool';
 import { createRedisClient } from './redis/client';
+import { wholeNumber } from './whole-number';
 import { RedisOrderLogReader } from './redis/order-log-reader';
 
 /**
@@ -50,6 +51,8 @@ export interface VerifyArgs {
 
 export class UsageError extends Error {}
 
+const WAIT_MS = wholeNumber(0, 3_600_000);
+
 export function parseVerifyArgs(argv: readonly string[]): VerifyArgs {
   let parsed;
   try {
@@ -57,28 +60,21 @@ export function parseVerifyArgs(argv: readonly string[]): VerifyArgs {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const wait = parsed.values['wait-ms'] ?? '10000';
-  if (!/^\d{1,9}$/.test(wait)) throw new UsageError(`--wait-ms must be a whole number of ms, not "${wait}"`);
+  const wait = WAIT_MS.safeParse(parsed.values['wait-ms'] ?? '10000');
+  if (!wait.success) {
+    throw new UsageError(`--wait-ms must be a whole number of ms, not "${parsed.values['wait-ms'] ?? ''}"`);
+  }
   return {
     skus: parsed.values.sku ?? [],
     json: parsed.values.json,
-    waitMs: Number(wait),
+    waitMs: wait.data,
     help: parsed.values.help ?? false,
   };
 }
 
 const envSchema = z
-  .object({ ...commonEnvShape, ...redisEnvShape, ...databaseEnvShape })
-  .superRefine((env, ctx) => {
-    if (env.DATABASE_URL === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DATABASE_URL'],
-        message: 'is required: verify reads the orders there',
-      });
-    }
-    checkRedisEnv(env, ctx);
-  });
+  .object({ ...commonEnvShape, ...redisEnvShape, ...requiredDatabaseEnvShape })
+  .superRefine(checkRedisEnv);
 
 const saleStart = (sale: number): string => (sale > 0 ? new Date(sale).toISOString() : '-');
 
@@ -158,7 +154,6 @@ export async function main(
     throw error;
   }
   const database = toDatabaseSettings(settings);
-  if (!database) return EXIT.cannotRun;
   const redis = createRedisClient(toRedisSettings(settings), { commandTimeout: 10_000 });
   redis.on('error', () => undefined);
   const pool = createPool(database, 'flash-sale verify');

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { commonEnvShape } from '../env/common-env';
-import { databaseEnvShape, toDatabaseSettings } from '../env/database-env';
+import { requiredDatabaseEnvShape, toDatabaseSettings } from '../env/database-env';
 import type { DatabaseSettings } from '../env/database-env';
 import { parseEnv } from '../env/parse-env';
 import { checkRedisEnv, redisEnvShape, toRedisSettings } from '../env/redis-env';
@@ -16,7 +16,7 @@ const schema = z
   .object({
     ...commonEnvShape,
     ...redisEnvShape,
-    ...databaseEnvShape,
+    ...requiredDatabaseEnvShape,
     /** health and metrics; 3001 so that it sits beside a service on 3000 (the image sets 3000: its own container) */
     PORT: wholeNumber(0, 65535).default(3001),
     WORKER_BATCH_SIZE: wholeNumber(1, 10_000).default(1000),
@@ -28,16 +28,7 @@ const schema = z
     REDIS_ORDER_RETENTION_MS: wholeNumber(0, 30 * 24 * 3_600_000).default(600_000),
     SHUTDOWN_TIMEOUT_MS: wholeNumber(100, 300_000).default(10_000),
   })
-  .superRefine((env, ctx) => {
-    if (env.DATABASE_URL === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DATABASE_URL'],
-        message: 'is required: the worker writes orders there',
-      });
-    }
-    checkRedisEnv(env, ctx);
-  });
+  .superRefine(checkRedisEnv);
 
 export interface WorkerConfig {
   readonly env: 'development' | 'production' | 'test';
@@ -61,15 +52,13 @@ export interface WorkerConfig {
 
 export function loadWorkerConfig(source: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const env = parseEnv(schema, source);
-  const database = toDatabaseSettings(env);
-  if (!database) throw new Error('DATABASE_URL checked above');
   return {
     env: env.NODE_ENV,
     instanceId: env.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: env.LOG_LEVEL,
     port: env.PORT,
     redis: toRedisSettings(env),
-    database,
+    database: toDatabaseSettings(env),
     batchSize: env.WORKER_BATCH_SIZE,
     claimIdleMs: env.WORKER_CLAIM_IDLE_MS,
     maxIdleWaitMs: env.WORKER_IDLE_WAIT_MS,

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Pool } from 'pg';
 import { migrate } from '../../app/postgres/migrations';
+import { wholeNumber } from '../../app/whole-number';
 import { startPostgres } from '../local/postgres-server';
 import type { LocalPostgres } from '../local/postgres-server';
 import { startRedis } from '../local/redis-server';
@@ -42,10 +43,9 @@ export interface ExportBenchOptions {
 
 const positive = (name: string, value: string | undefined, fallback: number, max: number): number => {
   if (value === undefined) return fallback;
-  if (!/^\d{1,6}$/.test(value) || Number(value) < 1 || Number(value) > max) {
-    throw new Error(`--${name} must be a whole number from 1 to ${max}, not "${value}"`);
-  }
-  return Number(value);
+  const parsed = wholeNumber(1, max).safeParse(value);
+  if (!parsed.success) throw new Error(`--${name} must be a whole number from 1 to ${max}, not "${value}"`);
+  return parsed.data;
 };
 
 export function parseExportBenchArgs(argv: readonly string[]): ExportBenchOptions {
