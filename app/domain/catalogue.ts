@@ -18,14 +18,16 @@ export interface OrderArchive {
   findByIdempotencyKey(sku: string, key: string): Promise<OrderRecord | null>;
 }
 
-/** The order as its caller may see it: the buyer's identity only to the buyer and the admin. */
-function asSeenBy(found: OrderRecord, viewer: OrderViewer): Order {
-  const mayIdentify = viewer.admin || found.userId === null || viewer.userId === found.userId;
+/** the buyer's identity goes to the buyer and the admin only (an anonymous order has none to hide) */
+const mayIdentify = (found: OrderRecord, viewer: OrderViewer): boolean =>
+  viewer.admin || found.userId === null || viewer.userId === found.userId;
+
+function toOrder(found: OrderRecord, identifyBuyer: boolean): Order {
   return {
     orderId: found.orderId,
     sku: found.sku,
     quantity: found.quantity,
-    ...(mayIdentify ? { userId: found.userId } : {}),
+    ...(identifyBuyer ? { userId: found.userId } : {}),
     method: found.method,
     createdAt: found.createdAt.toISOString(),
   };
@@ -112,7 +114,7 @@ export class Catalogue {
       ((await this.store.getOrder(parsed.sku, parsed.entryId, parsed.token)) ??
         (await this.archive?.findOrder(orderId)));
     if (!found) throw new AppError('unknown_order', `no order with id ${orderId}`);
-    return asSeenBy(found, viewer);
+    return toOrder(found, mayIdentify(found, viewer));
   }
 
   /**
@@ -133,6 +135,6 @@ export class Catalogue {
         `no purchase of ${sku} was made with this Idempotency-Key: buying again with it is safe`,
       );
     }
-    return asSeenBy(found, { admin: true, userId: undefined });
+    return toOrder(found, true);
   }
 }

@@ -56,12 +56,7 @@ export interface Finding {
   readonly detail: string;
 }
 
-export interface SkuReport {
-  readonly sku: string;
-  readonly sale: number;
-  readonly stocked: number;
-  readonly remaining: number;
-  readonly sold: number;
+export interface SkuReport extends Pick<SaleSnapshot, 'sku' | 'sale' | 'stocked' | 'remaining' | 'sold'> {
   /** orders of this sale */
   readonly orders: number;
   /** orders of this sale that PostgreSQL holds */

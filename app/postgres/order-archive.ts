@@ -4,7 +4,8 @@ import type { OrderSink } from '../domain/order-export';
 import type { ArchivedOrders } from '../domain/reconcile';
 import type { OrderRecord } from '../domain/types';
 
-interface OrderRow {
+/** a row of `orders`, as node-postgres returns it */
+export interface OrderRow {
   order_id: string;
   sku: string;
   /** bigint: node-postgres returns it as text */

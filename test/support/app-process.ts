@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import type { ChildProcess, ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** One instance of the service as its own OS process, the way a fleet runs it. */
+/** One process of ours (the service, the order worker), on its own, the way a fleet runs it. */
 export interface AppProcess {
   readonly url: string;
   readonly port: number;
@@ -20,13 +19,24 @@ export interface AppProcess {
 }
 
 /**
- * Starts app/main.ts with ts-node (transpile only) on a free port and waits until /health is 200.
- * The port is read from the "listening" log line, so PORT=0 works.
+ * How long the process may take to log that it listens: ts-node compiles it first, which on a busy
+ * 2-core machine has taken more than 5 s. What a test waits for is health; this only bounds a hang.
  */
-export async function spawnApp(env: Record<string, string>, healthyWithinMs = 30_000): Promise<AppProcess> {
+const LISTENING_WITHIN_MS = 30_000;
+
+/**
+ * Starts `app/<entry>.ts` with ts-node (transpile only) and waits for the log line `readyMessage` that
+ * carries its port, so PORT=0 works. A process that never gets there is killed: it must not outlive the
+ * test that started it.
+ */
+export async function spawnEntry(
+  entry: 'main' | 'worker',
+  env: Record<string, string>,
+  readyMessage: string,
+): Promise<AppProcess> {
   const child = spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', join(ROOT, 'app', 'main.ts')],
+    ['-r', 'ts-node/register/transpile-only', join(ROOT, 'app', `${entry}.ts`)],
     {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -38,16 +48,33 @@ export async function spawnApp(env: Record<string, string>, healthyWithinMs = 30
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  // An app that never got ready must not outlive the test that started it.
-  const startup = waitForHealthy(child, logs, () => stderr, healthyWithinMs);
-  const port = await startup.catch((error: unknown) => {
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`app/${entry}.ts did not start in ${LISTENING_WITHIN_MS} ms: ${stderr}`));
+    }, LISTENING_WITHIN_MS);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`app/${entry}.ts exited with ${String(code)} before listening: ${stderr}`));
+    });
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const logged = JSON.parse(line) as Record<string, unknown>;
+        logs.push(logged);
+        if (logged.msg === readyMessage && typeof logged.port === 'number') {
+          clearTimeout(timer);
+          resolve(logged.port);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+  }).catch((error: unknown) => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     throw error;
   });
-  const url = `http://127.0.0.1:${port}`;
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
   return {
-    url,
+    url: `http://127.0.0.1:${port}`,
     port,
     child,
     logs,
@@ -58,52 +85,20 @@ export async function spawnApp(env: Record<string, string>, healthyWithinMs = 30
   };
 }
 
-/**
- * How long the process may take to print "listening": ts-node compiles the app first, which on a busy
- * 2-core machine has taken more than 5 s. What a test waits for is health; this only bounds a hang.
- */
-const LISTENING_WITHIN_MS = 30_000;
-
-/**
- * Reads the port from the "listening" log line (so PORT=0 works), then polls /health until 200 for at
- * most `healthyWithinMs`.
- */
-async function waitForHealthy(
-  child: ChildProcessByStdio<null, Readable, Readable>,
-  logs: Record<string, unknown>[],
-  stderr: () => string,
-  healthyWithinMs: number,
-): Promise<number> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`app did not start in ${LISTENING_WITHIN_MS} ms: ${stderr()}`));
-    }, LISTENING_WITHIN_MS);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`app exited with ${String(code)} before listening: ${stderr()}`));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.msg === 'listening' && typeof entry.port === 'number') {
-          clearTimeout(timer);
-          resolve(entry.port);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
-  const url = `http://127.0.0.1:${port}`;
+/** Starts app/main.ts on a free port and waits until /health is 200 (for at most `healthyWithinMs`). */
+export async function spawnApp(env: Record<string, string>, healthyWithinMs = 30_000): Promise<AppProcess> {
+  const app = await spawnEntry('main', env, 'listening');
   const deadline = Date.now() + healthyWithinMs;
   for (;;) {
-    const status = await fetch(`${url}/health`).then(
+    const status = await fetch(`${app.url}/health`).then(
       (res) => res.status,
       () => 0,
     );
-    if (status === 200) return port;
-    if (Date.now() > deadline) throw new Error(`app on ${url} never became healthy`);
+    if (status === 200) return app;
+    if (Date.now() > deadline) {
+      await app.stop('SIGKILL');
+      throw new Error(`app on ${app.url} never became healthy`);
+    }
     await sleep(100);
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { migrate } from '../../app/postgres/migrations';
+import type { OrderRow as ArchivedRow } from '../../app/postgres/order-archive';
 
 /** The PostgreSQL the global setup started (or DATABASE_URL), migrated. Tests keep to their own SKUs. */
 export function testDatabaseUrl(): string {
@@ -65,15 +66,8 @@ export async function scratchDatabase(
   };
 }
 
-export interface OrderRow {
-  order_id: string;
-  sku: string;
-  sale: string;
-  user_id: string | null;
-  quantity: number;
-  method: string;
-  idempotency_key: string | null;
-}
+/** a row of `orders` as the tests read it back */
+export type OrderRow = Omit<ArchivedRow, 'created_at'>;
 
 export async function ordersOf(pool: Pool, sku: string): Promise<OrderRow[]> {
   return (

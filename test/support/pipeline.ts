@@ -1,8 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../../app/observability/logger';
@@ -12,9 +7,10 @@ import type { RunningWorker } from '../../app/pipeline/start-worker';
 import { loadWorkerConfig } from '../../app/pipeline/worker-config';
 import { main as verifyMain } from '../../app/verify';
 import { testDatabaseUrl } from './database';
+import { spawnEntry } from './app-process';
+import type { AppProcess } from './app-process';
 import { testRedisUrl } from './fixtures';
 
-const ROOT = join(__dirname, '..', '..');
 
 /** Worker settings that make a test's pipeline quick: short waits, nothing kept after export. */
 export const QUICK_WORKER_ENV = {
@@ -74,64 +70,10 @@ export async function verify(args: readonly string[], env: Record<string, string
 }
 
 /** One order worker as its own OS process, the way an instance runs it. */
-export interface WorkerProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly url: string;
-  readonly logs: Record<string, unknown>[];
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
+export type WorkerProcess = AppProcess;
 
-export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', join(ROOT, 'app', 'worker.ts')],
-    {
-      cwd: ROOT,
-      env: { ...process.env, NODE_ENV: 'test', PORT: '0', LOG_LEVEL: 'info', ...QUICK_WORKER_ENV, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const logs: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`worker did not start in 30 s: ${stderr}`));
-    }, 30_000);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`worker exited with ${String(code)} before starting: ${stderr}`));
-    });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        logs.push(entry);
-        if (entry.msg === 'order worker started' && typeof entry.port === 'number') {
-          clearTimeout(timer);
-          resolve(entry.port);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  }).catch((error: unknown) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    throw error;
-  });
-  return {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    logs,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+export function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  return spawnEntry('worker', { ...QUICK_WORKER_ENV, ...env }, 'order worker started');
 }
 
 /** Polls until `check` resolves true, or fails after `timeoutMs` saying what it waited for. */
