@@ -112,7 +112,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
-/** The Markdown tables the README quotes. */
+/** The Markdown tables docs/performance.md quotes. */
 export function formatSummary(summary: Summary, connections: number): string {
   const main = table(
     [

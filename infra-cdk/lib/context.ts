@@ -3,7 +3,7 @@ import type { Node } from 'constructs';
 
 /**
  * Every knob an operator can turn with `cdk deploy -c name=value`, in one table: its default, what it accepts
- * and what it means. The README's context table is written from this one. Values arrive as strings from the
+ * and what it means. The context table of docs/operations.md is written from this one. Values arrive as strings from the
  * command line and as JSON values from cdk.json; both are accepted, and a bad value stops synthesis with a
  * message that names the option, the value and what was expected.
  */

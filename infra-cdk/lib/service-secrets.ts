@@ -47,7 +47,7 @@ export class ServiceSecrets extends Construct {
     Validations.of(this.adminToken).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The service reads ADMIN_TOKEN once at start-up, so rotating it means an instance refresh; the README ' +
+        'The service reads ADMIN_TOKEN once at start-up, so rotating it means an instance refresh; docs/operations.md ' +
         'describes that manual step instead of a rotation Lambda that would leave running instances stale.',
     });
     Validations.of(this.redisConnection).acknowledge({
