@@ -11,7 +11,6 @@ import { spawnEntry } from './app-process';
 import type { AppProcess } from './app-process';
 import { testRedisUrl } from './fixtures';
 
-
 /** Worker settings that make a test's pipeline quick: short waits, nothing kept after export. */
 export const QUICK_WORKER_ENV = {
   WORKER_IDLE_WAIT_MS: '50',
