@@ -31,7 +31,7 @@ const schema = z
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     UNSAFE_ENDPOINT: onOff.optional(),
     UNSAFE_DELAY_MS: wholeNumber(0, 10_000).default(0),
-    DEFAULT_SKU: z.string().regex(SKU_PATTERN, 'must match ^[A-Za-z0-9._-]{1,64}$').default('default'),
+    DEFAULT_SKU: z.string().regex(SKU_PATTERN, `must match ${SKU_PATTERN.source}`).default('default'),
     DEFAULT_STOCK: wholeNumber(0, 1_000_000_000).default(100),
     MAX_QUANTITY: wholeNumber(1, 1_000_000).default(10),
     SOLD_OUT_MARK_TTL_MS: wholeNumber(0, 600_000).default(1000),

@@ -65,7 +65,7 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     default: 'flash-sale-demo',
     placeholder: 'SKU',
-    validate: (value) => (SKU_PATTERN.test(value) ? undefined : 'must match ^[A-Za-z0-9._-]{1,64}$'),
+    validate: (value) => (SKU_PATTERN.test(value) ? undefined : `must match ${SKU_PATTERN.source}`),
     help: 'the product every purchase targets; reset to --stock before each run',
   },
   {

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { productInputSchema } from '../domain/product-input';
-import { DECIMAL_HINT, WHOLE_NUMBER_HINT, quoted, readDecimal, readWholeNumber } from './number-text';
+import { DECIMAL_HINT, quoted, readDecimal } from './number-text';
+import { WHOLE_NUMBER_HINT, readWholeNumber } from '../whole-number';
 import type { CatalogueDefaults } from './read-catalogue';
 
 /**

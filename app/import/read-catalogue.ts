@@ -3,7 +3,8 @@ import { skuSchema } from '../domain/sku';
 import type { ProductInput } from '../domain/types';
 import { readCsvRecords } from './csv-records';
 import type { CsvRecord } from './csv-records';
-import { DECIMAL_HINT, WHOLE_NUMBER_HINT, quoted, readDecimal, readWholeNumber } from './number-text';
+import { DECIMAL_HINT, quoted, readDecimal } from './number-text';
+import { WHOLE_NUMBER_HINT, readWholeNumber } from '../whole-number';
 
 /** The columns of the public Olist products file, its "lenght" spelling included. */
 export const OLIST_COLUMNS = [

@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { readWholeNumber } from '../../app/whole-number';
 
 /**
  * Every knob an operator can turn with `cdk deploy -c name=value`, in one table: its default, what it accepts
@@ -87,11 +88,10 @@ function integer(node: Node, name: keyof DeploymentSettings, min: number, max: n
   const fallback = DEFAULT_SETTINGS[name];
   if (raw === undefined) return fallback as number;
   const text = typeof raw === 'number' ? String(raw) : raw;
-  if (typeof text !== 'string' || !/^\d+$/.test(text.trim())) {
+  const value = typeof text === 'string' ? readWholeNumber(text.trim()) : undefined;
+  if (value === undefined || value < min || value > max) {
     throw new ContextError(name, raw, `an integer from ${min} to ${max}`);
   }
-  const value = Number(text.trim());
-  if (value < min || value > max) throw new ContextError(name, raw, `an integer from ${min} to ${max}`);
   return value;
 }
 
