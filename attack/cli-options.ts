@@ -1,8 +1,10 @@
+import { parseArgs } from 'node:util';
+import { readWholeNumber } from '../app/whole-number';
+
 /**
- * A small command-line parser driven by one table of options (name, aliases, default, help), the way
- * autocannon declares its own: the help text is generated from the same table the parser reads, so the
- * two cannot drift apart. Both CLIs (attack, demo) describe their options with it; tests call the parsers
- * directly.
+ * The command line of every harness CLI (attack, demo, bench), driven by one table of options (name,
+ * aliases, default, help), the way autocannon declares its own: the help text is generated from the same
+ * table the parser reads, so the two cannot drift apart. Tests call the parsers directly.
  */
 
 export type OptionValue = string | number | boolean | undefined;
@@ -62,9 +64,8 @@ function dashed(spelling: string): string {
 function convert(spec: OptionSpec, raw: string, from: string): OptionValue {
   switch (spec.type) {
     case 'integer': {
-      // Number('') is 0 and Number('1e3') is 1000: only plain digits are accepted.
-      if (!/^\d+$/.test(raw.trim())) throw new UsageError(`${from} must be an integer, got "${raw}"`);
-      const value = Number(raw);
+      const value = readWholeNumber(raw.trim());
+      if (value === undefined) throw new UsageError(`${from} must be an integer, got "${raw}"`);
       if (value < spec.min || value > spec.max) {
         throw new UsageError(`${from} must be between ${spec.min} and ${spec.max}, got ${raw}`);
       }
@@ -87,6 +88,22 @@ function convert(spec: OptionSpec, raw: string, from: string): OptionValue {
 }
 
 /**
+ * node:util parseArgs splits the command line into tokens; the table's rules are applied to the tokens
+ * rather than through parseArgs' strict mode, whose messages name no option the way ours do. Every spelling
+ * is its own parseArgs option, so a one-letter spelling is `-c` and a word is `--url`.
+ */
+function tokenize(table: readonly OptionSpec[], argv: readonly string[]) {
+  const config: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const spec of table) {
+    for (const spelling of [spec.name, ...(spec.aliases ?? [])]) {
+      config[spelling] = { type: spec.type === 'flag' ? 'boolean' : 'string' };
+    }
+  }
+  return parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true })
+    .tokens;
+}
+
+/**
  * Parses argv (without node and the script) against the table. Returns every option by its long name:
  * the command-line value, else the environment variable, else the default. Throws UsageError.
  */
@@ -97,35 +114,29 @@ export function parseOptions(
 ): Record<string, OptionValue> {
   const bySpelling = new Map<string, OptionSpec>();
   for (const spec of table) {
-    for (const spelling of [spec.name, ...(spec.aliases ?? [])]) bySpelling.set(spelling, spec);
+    for (const spelling of [spec.name, ...(spec.aliases ?? [])]) bySpelling.set(dashed(spelling), spec);
   }
   const given = new Map<string, OptionValue>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    const match = /^(--?)([^=]+)(?:=(.*))?$/s.exec(arg);
-    if (!match || arg === '-' || arg === '--') {
-      throw new UsageError(`unexpected argument "${arg}"`);
-    }
-    const [, dashes, spelling = '', inline] = match;
-    const spec = bySpelling.get(spelling);
-    // "-c" for a one-letter alias, "--connections" for a word: "-connections" is a typo, not an option.
-    if (!spec || (dashes === '-') !== (spelling.length === 1)) {
-      throw new UsageError(`unknown option ${arg.split('=')[0] ?? arg}`);
-    }
+  for (const token of tokenize(table, argv)) {
+    if (token.kind === 'positional') throw new UsageError(`unexpected argument "${token.value}"`);
+    if (token.kind === 'option-terminator') throw new UsageError('unexpected argument "--"');
+    const arg = argv[token.index] ?? token.rawName;
+    const spec = bySpelling.get(token.rawName);
+    // "-c" for a one-letter spelling, "--connections" for a word: "-connections" (which parseArgs reads as
+    // -c onnections) is a typo, not an option, and so is "--c".
+    const glued = token.rawName.length === 2 && arg !== token.rawName;
+    if (!spec || glued) throw new UsageError(`unknown option ${glued ? arg : token.rawName}`);
     const from = `--${spec.name}`;
     if (given.has(spec.name)) throw new UsageError(`${from} is given more than once`);
     if (spec.type === 'flag') {
-      if (inline !== undefined) throw new UsageError(`${from} takes no value`);
+      if (token.inlineValue) throw new UsageError(`${from} takes no value`);
       given.set(spec.name, true);
       continue;
     }
-    let raw = inline;
-    if (raw === undefined) {
-      const next = argv[i + 1];
-      // A value may not look like an option: "--sku --stock 5" is a missing value, not the SKU "--stock".
-      if (next === undefined || /^-[A-Za-z-]/.test(next)) throw new UsageError(`${from} needs a value`);
-      raw = next;
-      i += 1;
+    const raw = token.value;
+    // A value may not look like an option: "--sku --stock 5" is a missing value, not the SKU "--stock".
+    if (raw === undefined || (!token.inlineValue && /^-[A-Za-z-]/.test(raw))) {
+      throw new UsageError(`${from} needs a value`);
     }
     given.set(spec.name, convert(spec, raw, from));
   }

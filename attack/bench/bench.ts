@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import { startRedis } from '../local/redis-server';
 import type { LocalRedis } from '../local/redis-server';
 import { interruptOnSigint } from '../run-session';
-import { HELP, parseBenchArgs } from './options';
+import { UsageError } from '../cli-options';
+import { benchHelp, parseBenchArgs } from './options';
 import type { BenchOptions } from './options';
 import { formatSummary, SCENARIOS, summarize } from './report';
 import type { Measurement, ScenarioName } from './report';
@@ -317,11 +318,12 @@ if (require.main === module) {
   try {
     options = parseBenchArgs(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench: ${error.message}\nRun with --help for the options.\n`);
     process.exit(2);
   }
   if (options.help) {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(benchHelp());
     process.exit(0);
   }
   // Ctrl-C stops the measurement under way; what was measured so far is still printed. The same handler

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Pool } from 'pg';
 import { migrate } from '../../app/postgres/migrations';
-import { wholeNumber } from '../../app/whole-number';
+import { UsageError, formatHelp, parseOptions } from '../cli-options';
+import type { OptionSpec } from '../cli-options';
 import { startPostgres } from '../local/postgres-server';
 import type { LocalPostgres } from '../local/postgres-server';
 import { startRedis } from '../local/redis-server';
@@ -25,13 +25,31 @@ import type { ServerProcess } from './servers';
  * Private Redis and PostgreSQL, PostgreSQL with its default durability (fsync on): figures a deployment
  * can compare with. Everything compiled, each server in its own process; the load comes from this one.
  */
-export const HELP = `npm run bench:export -- [options]
+const EXPORT_BENCH_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'rounds',
+    type: 'integer',
+    default: 3,
+    min: 1,
+    max: 100,
+    help: 'rounds of (purchase storm, then export of its orders)',
+  },
+  { name: 'duration', type: 'integer', default: 8, min: 1, max: 600, help: 'seconds of each purchase storm' },
+  {
+    name: 'connections',
+    type: 'integer',
+    default: 100,
+    min: 1,
+    max: 10_000,
+    help: 'autocannon connections of each storm',
+  },
+  { name: 'json', type: 'string', placeholder: 'FILE', help: 'also write every measurement as JSON' },
+  { name: 'help', aliases: ['h'], type: 'flag', help: 'show this help' },
+];
 
-  --rounds N        rounds of (purchase storm, then export of its orders)   default 3
-  --duration S      seconds of each purchase storm                          default 8
-  --connections N   autocannon connections of each storm                    default 100
-  --json FILE       also write every measurement as JSON
-  -h, --help        this text`;
+export function exportBenchHelp(): string {
+  return formatHelp('Usage: npm run bench:export -- [options]', EXPORT_BENCH_OPTIONS);
+}
 
 export interface ExportBenchOptions {
   readonly rounds: number;
@@ -41,31 +59,15 @@ export interface ExportBenchOptions {
   readonly help: boolean;
 }
 
-const positive = (name: string, value: string | undefined, fallback: number, max: number): number => {
-  if (value === undefined) return fallback;
-  const parsed = wholeNumber(1, max).safeParse(value);
-  if (!parsed.success) throw new Error(`--${name} must be a whole number from 1 to ${max}, not "${value}"`);
-  return parsed.data;
-};
-
+/** Parses the command line with the harness's parser; throws UsageError naming the option. */
 export function parseExportBenchArgs(argv: readonly string[]): ExportBenchOptions {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      rounds: { type: 'string' },
-      duration: { type: 'string' },
-      connections: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const values = parseOptions(EXPORT_BENCH_OPTIONS, argv);
   return {
-    rounds: positive('rounds', values.rounds, 3, 100),
-    duration: positive('duration', values.duration, 8, 600),
-    connections: positive('connections', values.connections, 100, 10_000),
-    json: values.json,
-    help: values.help ?? false,
+    rounds: values.rounds as number,
+    duration: values.duration as number,
+    connections: values.connections as number,
+    json: values.json as string | undefined,
+    help: values.help === true,
   };
 }
 
@@ -295,13 +297,12 @@ if (require.main === module) {
   try {
     options = parseExportBenchArgs(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(
-      `bench:export: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`,
-    );
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench:export: ${error.message}\nRun with --help for the options.\n`);
     process.exit(2);
   }
   if (options.help) {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(exportBenchHelp());
     process.exit(0);
   }
   run(options).then(
