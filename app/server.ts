@@ -20,6 +20,8 @@ import { listenForRestocks } from './redis/restock-listener';
 import type { RestockListener } from './redis/restock-listener';
 import { defineScripts, loadScripts, readScripts } from './redis/scripts';
 import type { RedisClient } from './redis/scripts';
+import { RedisUnsafeDemoStore } from './unsafe-demo/redis-unsafe-demo-store';
+import { UnsafePurchase } from './unsafe-demo/unsafe-purchase';
 
 export interface RunningService {
   readonly port: number;
@@ -64,7 +66,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     {
       waitReplicas: config.redis.waitReplicas,
       waitTimeoutMs: config.redis.waitTimeoutMs,
-      unsafeDelayMs: config.unsafeDelayMs,
     },
     marks,
   );
@@ -138,6 +139,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     config,
     closed: appClosed.signal,
     purchases,
+    unsafePurchase: config.unsafeEndpoint
+      ? new UnsafePurchase(new RedisUnsafeDemoStore(redis), config.unsafeDelayMs)
+      : undefined,
     catalogue,
     logger,
     metrics,

@@ -54,11 +54,7 @@ describe('the sold-out fast path, in front of an app', () => {
   const store = new Proxy({} as InventoryStore, {
     get: (_target, method) => () => Promise.reject(new Error(`the store was asked: ${String(method)}`)),
   });
-  const purchases = new PurchaseService(
-    store,
-    { waitReplicas: 0, waitTimeoutMs: 0, unsafeDelayMs: 0 },
-    marks,
-  );
+  const purchases = new PurchaseService(store, { waitReplicas: 0, waitTimeoutMs: 0 }, marks);
   const metrics = new Metrics(false);
   const logger = createLogger('silent', 'fast-1');
   const closed = new AbortController();

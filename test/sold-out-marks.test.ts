@@ -116,7 +116,7 @@ describe('PurchaseService with sold-out marks', () => {
     marks.trust();
     const service = new PurchaseService(
       store as unknown as InventoryStore,
-      { waitReplicas: 0, waitTimeoutMs: 100, unsafeDelayMs: 0 },
+      { waitReplicas: 0, waitTimeoutMs: 100 },
       marks,
     );
     return { store, marks, service };

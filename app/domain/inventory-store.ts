@@ -62,18 +62,6 @@ export interface InventoryStore {
   /** the order at `entryId` in the SKU's log, if its token matches */
   getOrder(sku: string, entryId: string, token: string): Promise<OrderRecord | null>;
 
-  // The separate steps of the deliberately unsafe purchase: each one is its own round trip.
-  readStock(sku: string): Promise<number | null>;
-  readUnitsBought(sku: string, userId: string): Promise<number>;
+  /** what a purchase with this Idempotency-Key stored, if one did */
   readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null>;
-  writeStock(sku: string, stock: number): Promise<void>;
-  recordSale(
-    sku: string,
-    quantity: number,
-    userId: string,
-    idempotencyKey: string,
-    method: PurchaseMethod,
-    token: string,
-  ): Promise<string>;
-  writeIdempotentAnswer(sku: string, key: string, answer: IdempotentAnswer): Promise<void>;
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, OutcomeUnknown, StoreUnreachable } from './errors';
 import type { InventoryStore, PurchaseOutcome } from './inventory-store';
 import { formatOrderId, newOrderToken } from './order-id';
@@ -9,12 +8,10 @@ export interface PurchaseOptions {
   /** WAIT for this many replicas before answering 200 (0: answer as soon as the primary has it) */
   readonly waitReplicas: number;
   readonly waitTimeoutMs: number;
-  /** pause between the unsafe endpoint's read and write, to widen the race window for the demo */
-  readonly unsafeDelayMs: number;
 }
 
 /** Turns a refusal into its AppError, or a success into the answer. */
-function toPurchase(req: PurchaseRequest, method: PurchaseMethod, outcome: PurchaseOutcome): Purchase {
+export function toPurchase(req: PurchaseRequest, method: PurchaseMethod, outcome: PurchaseOutcome): Purchase {
   switch (outcome.kind) {
     case 'purchased':
     case 'replayed':
@@ -52,8 +49,6 @@ function soldOut(req: PurchaseRequest, remaining: number): AppError {
     { remaining },
   );
 }
-
-const fingerprint = (req: PurchaseRequest): string => `${req.quantity}|${req.userId ?? ''}`;
 
 export class PurchaseService {
   constructor(
@@ -108,50 +103,6 @@ export class PurchaseService {
       await this.awaitReplication(req);
     }
     return purchase;
-  }
-
-  /**
-   * The deliberately broken purchase: what a naive developer writes. Each step is its own round trip and
-   * nothing stops another request from reading the same stock between our read and our write, so under
-   * concurrency two buyers get the same unit and the write of one is lost (oversell, lost updates).
-   * Do not copy this.
-   */
-  async purchaseUnsafe(req: PurchaseRequest): Promise<Purchase> {
-    const { sku, quantity } = req;
-    const userId = req.userId ?? '';
-    const key = req.idempotencyKey ?? '';
-    if (key !== '') {
-      const earlier = await this.store.readIdempotentAnswer(sku, key);
-      if (earlier) {
-        if (earlier.fingerprint !== fingerprint(req))
-          return toPurchase(req, 'unsafe', { kind: 'idempotency_key_reused' });
-        return toPurchase(req, 'unsafe', { kind: 'replayed', ...earlier });
-      }
-    }
-    const stock = await this.store.readStock(sku);
-    if (stock === null) return toPurchase(req, 'unsafe', { kind: 'unknown_sku' });
-    if (stock < quantity) return toPurchase(req, 'unsafe', { kind: 'sold_out', remaining: stock });
-    if (userId !== '') {
-      const product = await this.store.getProduct(sku);
-      const limit = product?.perUserLimit ?? 0;
-      const bought = await this.store.readUnitsBought(sku, userId);
-      if (limit > 0 && bought + quantity > limit) {
-        return toPurchase(req, 'unsafe', { kind: 'limit_exceeded', allowed: limit - bought });
-      }
-    }
-    if (this.options.unsafeDelayMs > 0) await sleep(this.options.unsafeDelayMs);
-    const remaining = stock - quantity;
-    await this.store.writeStock(sku, remaining);
-    const orderRef = await this.store.recordSale(sku, quantity, userId, key, 'unsafe', newOrderToken());
-    if (key !== '') {
-      await this.store.writeIdempotentAnswer(sku, key, {
-        orderRef,
-        quantity,
-        remaining,
-        fingerprint: fingerprint(req),
-      });
-    }
-    return toPurchase(req, 'unsafe', { kind: 'purchased', orderRef, quantity, remaining });
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Catalogue } from '../domain/catalogue';
 import type { PurchaseService } from '../domain/purchase';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import type { UnsafePurchase } from '../unsafe-demo/unsafe-purchase';
 import { adminAuth, adminCheck } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
 import { readJsonBody } from './middleware/read-json-body';
@@ -20,6 +21,8 @@ import { createValidators } from './validation';
 export interface AppDependencies {
   readonly config: Config;
   readonly purchases: PurchaseService;
+  /** the race demo's purchase behind POST /purchase/unsafe; undefined when that endpoint is off */
+  readonly unsafePurchase: UnsafePurchase | undefined;
   readonly catalogue: Catalogue;
   readonly readiness: Readiness;
   readonly logger: Logger;
@@ -58,7 +61,7 @@ export function createApp(deps: AppDependencies): RequestListener {
 
   const validators = createValidators(config);
   // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
-  purchaseRoutes(app.router, deps.purchases, validators, metrics, config);
+  purchaseRoutes(app.router, deps.purchases, validators, metrics, { unsafe: deps.unsafePurchase });
   app.use(operationsRoutes(deps.readiness, metrics));
   app.use(
     catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken), adminCheck(config.adminToken)),

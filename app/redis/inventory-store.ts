@@ -5,8 +5,9 @@ import type {
   StoredProduct,
 } from '../domain/inventory-store';
 import type { OrderRecord, ProductInput, PurchaseMethod } from '../domain/types';
+import { decodeAnswer } from './idempotent-answer';
 import { catalogueKey, legacyCatalogueKey, restockChannel, skuKeys } from './keys';
-import { orderFields, sameToken, toOrderRecord } from './order-entry';
+import { sameToken, toOrderRecord } from './order-entry';
 import { sendOnce } from './send-once';
 import type { PurchaseReply, RedisClient } from './scripts';
 
@@ -55,22 +56,8 @@ export function toPurchaseOutcome(reply: unknown): PurchaseOutcome {
   }
 }
 
-/** `orderRef|quantity|remaining|fingerprint`, the same encoding purchase-5.lua writes and reads */
-function encodeAnswer(answer: IdempotentAnswer): string {
-  return `${answer.orderRef}|${answer.quantity}|${answer.remaining}|${answer.fingerprint}`;
-}
-
-function decodeAnswer(stored: string): IdempotentAnswer {
-  const [orderRef = '', quantity = '0', remaining = '0', ...fingerprint] = stored.split('|');
-  return {
-    orderRef,
-    quantity: Number(quantity),
-    remaining: Number(remaining),
-    fingerprint: fingerprint.join('|'),
-  };
-}
-
-const toInt = (value: string | undefined): number => (value === undefined ? 0 : Number.parseInt(value, 10));
+export const toInt = (value: string | undefined): number =>
+  value === undefined ? 0 : Number.parseInt(value, 10);
 
 export class RedisInventoryStore implements InventoryStore {
   constructor(private readonly redis: RedisClient) {}
@@ -187,47 +174,8 @@ export class RedisInventoryStore implements InventoryStore {
     return sameToken(order.token, token) ? order : null;
   }
 
-  async readStock(sku: string): Promise<number | null> {
-    const stock = await this.redis.get(skuKeys(sku).stock);
-    return stock === null ? null : toInt(stock);
-  }
-
-  async readUnitsBought(sku: string, userId: string): Promise<number> {
-    return toInt((await this.redis.hget(skuKeys(sku).buyers, userId)) ?? undefined);
-  }
-
   async readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null> {
     const stored = await this.redis.hget(skuKeys(sku).idempotency, key);
     return stored === null ? null : decodeAnswer(stored);
-  }
-
-  async writeStock(sku: string, stock: number): Promise<void> {
-    await this.redis.set(skuKeys(sku).stock, stock);
-  }
-
-  async recordSale(
-    sku: string,
-    quantity: number,
-    userId: string,
-    idempotencyKey: string,
-    method: PurchaseMethod,
-    token: string,
-  ): Promise<string> {
-    const k = skuKeys(sku);
-    if (userId !== '') await this.redis.hincrby(k.buyers, userId, quantity);
-    await this.redis.hincrby(k.product, 'sold', quantity);
-    await this.redis.hincrby(k.product, 'orders', 1);
-    const sale = (await this.redis.hget(k.product, 'sale')) ?? '0';
-    const id = await this.redis.xadd(
-      k.orders,
-      '*',
-      ...orderFields({ quantity, userId, method, idempotencyKey, sale: Number(sale), token }),
-    );
-    if (id === null) throw new Error('XADD returned no id');
-    return `${id}:${token}`;
-  }
-
-  async writeIdempotentAnswer(sku: string, key: string, answer: IdempotentAnswer): Promise<void> {
-    await this.redis.hset(skuKeys(sku).idempotency, key, encodeAnswer(answer));
   }
 }

@@ -3,12 +3,14 @@ import { AppError } from '../../domain/errors';
 import type { PurchaseService } from '../../domain/purchase';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
 import type { Metrics } from '../../observability/metrics';
+import type { UnsafePurchase } from '../../unsafe-demo/unsafe-purchase';
 import { isOutOfMemory, isStoreUnavailable } from '../../redis/errors';
 import { sendJson, sendRefusal } from '../problem';
 import type { Validators } from '../validation';
 
 export interface PurchaseRouteOptions {
-  readonly unsafeEndpoint: boolean;
+  /** the race demo's purchase; undefined when the endpoint is off (UNSAFE_ENDPOINT=off) */
+  readonly unsafe: UnsafePurchase | undefined;
 }
 
 function outcomeOf(error: unknown): string {
@@ -71,10 +73,11 @@ export function purchaseRoutes(
     handle('safe', (req) => service.purchaseSafe(req)),
   );
 
+  const unsafe = options.unsafe;
   router.post(
     '/purchase/unsafe',
-    options.unsafeEndpoint
-      ? handle('unsafe', (req) => service.purchaseUnsafe(req))
+    unsafe
+      ? handle('unsafe', (req) => unsafe.buy(req))
       : () => {
           throw new AppError('unsafe_disabled', 'the unsafe endpoint is disabled here (UNSAFE_ENDPOINT=off)');
         },
