@@ -48,7 +48,7 @@ function checkUrl(value: string): string | undefined {
 
 /**
  * The options both CLIs share. Defaults are the demo's, tuned so that on a laptop the unsafe endpoint
- * oversells every time and the whole run takes seconds (see docs/readme/demo.md for the measurements).
+ * oversells every time and the whole run takes seconds (docs/demo.md).
  */
 export const SHARED_OPTIONS: readonly OptionSpec[] = [
   {

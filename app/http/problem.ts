@@ -49,8 +49,7 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
  * A refusal decided without a round trip (a sold-out mark), written the moment its request is read,
  * would be one write, and one wake-up of a peer, per request. Answered in the event loop's check phase
  * instead, every refusal read in this turn goes out together, as purchases answered by one Redis reply
- * do. The wait is one turn of the loop; on the 2-core machine it took a sold-out answer from 212 to
- * 185 µs of server CPU (process.nextTick: no change).
+ * do. The wait is one turn of the loop; what it saves is measured by `npm run bench` (docs/performance.md).
  *
  * The write runs outside the caller's stack, so a fault in it goes to `written` (the route passes it on
  * to Express's error handling), not up to the event loop, where it would end the process.
