@@ -1,7 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { RedisReplicationGroup } from './cache';
 import type { Database } from './database';
@@ -15,6 +17,8 @@ export interface MonitoringProps {
   readonly containerLogGroup: logs.ILogGroup;
   /** the backlog alarm's threshold: age in seconds of the oldest order not yet in PostgreSQL */
   readonly backlogAlarmSeconds: number;
+  /** notified of every alarm's ALARM and OK transitions; undefined: nobody is */
+  readonly alarmTopic: sns.ITopic | undefined;
 }
 
 /** the metric the worker's `order backlog` log lines become */
@@ -44,8 +48,8 @@ export const ALARM_THRESHOLDS = {
 
 /**
  * One dashboard for the whole path (ALB, targets, cache, order worker, database) and the alarms that say a
- * flash sale is in trouble. The alarms have no actions: subscribe a topic to them (`alarm.addAlarmAction`)
- * where you deploy.
+ * flash sale is in trouble. Each alarm notifies the alarm topic (context alarmEmail or alarmTopicArn) when
+ * it fires and when it clears; without one, nobody is notified.
  *
  * ElastiCache publishes per node (CacheClusterId). Node ids are derived from the replication group id, so
  * the graphs follow a node, not a role: after a failover the replica line is the old primary.
@@ -174,6 +178,14 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
 
+    if (props.alarmTopic !== undefined) {
+      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
+      for (const alarm of this.alarms()) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
     const graph = (title: string, left: cloudwatch.IMetric[], unit?: string): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({
         title,
@@ -217,13 +229,7 @@ export class Monitoring extends Construct {
           }),
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
-            alarms: [
-              this.serverErrorAlarm,
-              this.unhealthyHostsAlarm,
-              this.cacheMemoryAlarm,
-              this.orderBacklogAlarm,
-              this.databaseStorageAlarm,
-            ],
+            alarms: this.alarms(),
             width: 8,
             height: 6,
           }),
@@ -248,5 +254,16 @@ export class Monitoring extends Construct {
         ],
       ],
     });
+  }
+
+  /** every alarm of the stack */
+  alarms(): cloudwatch.Alarm[] {
+    return [
+      this.serverErrorAlarm,
+      this.unhealthyHostsAlarm,
+      this.cacheMemoryAlarm,
+      this.orderBacklogAlarm,
+      this.databaseStorageAlarm,
+    ];
   }
 }
