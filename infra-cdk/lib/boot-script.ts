@@ -72,6 +72,8 @@ export function bootScript(p: BootScriptParams): string[] {
     `REDIS_WAIT_REPLICAS=${p.waitReplicas}`,
     `SHUTDOWN_DRAIN_MS=${p.shutdown.drainMs}`,
     `SHUTDOWN_TIMEOUT_MS=${p.shutdown.timeoutMs}`,
+    // the service's own figures for the dashboard, as EMF lines that the awslogs driver ships
+    'METRICS_EMF=on',
   ];
   const script = renderScript(fs.readFileSync(BOOT_SCRIPT_FILE, 'utf8'), {
     REGION: p.region,

@@ -5,6 +5,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { SERVICE_FIGURES } from '../../app/observability/service-figures';
 import type { RedisReplicationGroup } from './cache';
 import type { Database } from './database';
 
@@ -195,9 +196,47 @@ export class Monitoring extends Construct {
         ...(unit === undefined ? {} : { leftYAxis: { label: unit, showUnits: false, min: 0 } }),
       });
 
+    // The service's own figures (METRICS_EMF=on in the boot script): each instance writes one EMF line a
+    // minute into the container log group, and CloudWatch adds the instances up.
+    const figure = (metricName: string, statistic: string, label: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: SERVICE_FIGURES.namespace,
+        metricName,
+        dimensionsMap: { [SERVICE_FIGURES.dimension.name]: SERVICE_FIGURES.dimension.value },
+        statistic,
+        period: MINUTE,
+        label,
+      });
+    const outcomes: [string, string][] = [
+      ...Object.entries(SERVICE_FIGURES.purchaseOutcomes).map(([outcome, metricName]): [string, string] => [
+        metricName,
+        outcome,
+      ]),
+      [SERVICE_FIGURES.otherPurchases, 'other refusals'],
+    ];
+    const serviceRow = [
+      graph(
+        'Purchases by outcome / minute',
+        outcomes.map(([metricName, label]) => figure(metricName, 'Sum', label)),
+      ),
+      graph('Sold-out refusals and 503s / minute', [
+        figure(SERVICE_FIGURES.purchaseOutcomes.sold_out, 'Sum', 'sold_out (409)'),
+        figure(SERVICE_FIGURES.responses503, 'Sum', '503 answers, every route'),
+      ]),
+      graph(
+        'Purchase latency (ms, slowest instance)',
+        [
+          figure(SERVICE_FIGURES.latencyP50, 'Maximum', 'p50'),
+          figure(SERVICE_FIGURES.latencyP99, 'Maximum', 'p99'),
+        ],
+        'ms',
+      ),
+    ];
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
       widgets: [
+        serviceRow,
         [
           graph('ALB requests / minute', [requests]),
           graph('5xx / minute', [

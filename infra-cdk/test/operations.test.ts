@@ -1,4 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { SERVICE_FIGURES } from '../../app/observability/service-figures';
 import { SNAPSHOT_RETENTION_DAYS } from '../lib/cache';
 import { OPERATOR_ONLY_PATHS } from '../lib/load-balancer';
 import { render, synthesize } from './synth';
@@ -154,5 +155,47 @@ describe.each([
       s.template.resourceCountIs('AWS::SNS::Topic', 0);
       s.template.resourceCountIs('AWS::SNS::Subscription', 0);
     }
+  });
+});
+
+describe('GIVEN the stack with default context, for the service figures', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize();
+  });
+  afterAll(() => {
+    s.dispose();
+  });
+
+  it('WHEN the instances boot THEN the service writes its figures as EMF lines, which the awslogs driver ships', () => {
+    expect(s.userData).toMatch(/^METRICS_EMF=on$/m);
+    expect(s.userData).toContain('--log-driver awslogs');
+  });
+
+  it('WHEN the dashboard is synthesized THEN its first row graphs purchases by outcome, sold-out refusals, 503s and latency', () => {
+    // intrinsic functions (the ALB's name, the region) keep the body from parsing as JSON: read it as text
+    const body = render(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
+    const titles = [...body.matchAll(/"title":"([^"]+)"/g)].map((match) => match[1]);
+    expect(titles.slice(0, 3)).toEqual([
+      'Purchases by outcome / minute',
+      'Sold-out refusals and 503s / minute',
+      'Purchase latency (ms, slowest instance)',
+    ]);
+    const metric = (name: string) => `["${SERVICE_FIGURES.namespace}","${name}","Service","flash-sale"`;
+    const widget = (title: string) => {
+      const at = body.indexOf(`"title":"${title}"`);
+      return body.slice(at, body.indexOf('"title":', at + 1));
+    };
+    for (const name of [...Object.values(SERVICE_FIGURES.purchaseOutcomes), SERVICE_FIGURES.otherPurchases]) {
+      expect(widget('Purchases by outcome / minute')).toContain(metric(name));
+    }
+    expect(widget('Sold-out refusals and 503s / minute')).toContain(metric('PurchasesSoldOut'));
+    expect(widget('Sold-out refusals and 503s / minute')).toContain(metric('Responses503'));
+    expect(widget('Purchase latency (ms, slowest instance)')).toMatch(
+      /"PurchaseLatencyP50","Service","flash-sale",\{[^}]*"stat":"Maximum"/,
+    );
+    expect(widget('Purchase latency (ms, slowest instance)')).toMatch(
+      /"PurchaseLatencyP99","Service","flash-sale",\{[^}]*"stat":"Maximum"/,
+    );
   });
 });
