@@ -7,6 +7,7 @@ import { isStoreUnavailable } from '../../app/redis/errors';
 import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
 import { withRedis } from '../../attack/local/with-redis';
+import { recordFigures } from '../support/figures';
 import { auth, startTestService, testConfig, uniqueSku } from '../support/fixtures';
 import type { TestService } from '../support/fixtures';
 import { startPrimaryEndpoint } from '../support/primary-endpoint';
@@ -97,6 +98,9 @@ describe('when the primary is demoted in place while connections to it stay open
 
     await failOver();
     const errors = await writeUntilAccepted(client, 100);
+    recordFigures('readonly-after-failover-client', {
+      errorsBeforeTheFirstAcceptedWrite: errors.map((error) => error.message.slice(0, 40)),
+    });
 
     // the first write met the demoted primary and was refused, as a reply that says nothing was written
     expect(errors[0]?.message).toMatch(/^READONLY/);
@@ -140,6 +144,10 @@ describe('when the primary is demoted in place while connections to it stay open
       await sleep(50);
     }
 
+    recordFigures('readonly-after-failover', {
+      answersBeforeTheFirstSale: answers.slice(0, -1).map((a) => `${a.status} ${a.code ?? ''}`.trim()),
+      connectionsToThePromotedReplica: endpoint?.forwarded.get(replica?.port ?? 0) ?? 0,
+    });
     expect(answers.at(-1)?.status).toBe(200);
     // what came before the sale was refused as "nothing sold, try again", never as an unknown outcome
     expect(answers.slice(0, -1).every((a) => a.status === 503 && a.code === 'store_unavailable')).toBe(true);
