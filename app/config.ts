@@ -36,6 +36,9 @@ const schema = z
     MAX_QUANTITY: wholeNumber(1, 1_000_000).default(10),
     SOLD_OUT_MARK_TTL_MS: wholeNumber(0, 600_000).default(1000),
 
+    METRICS_EMF: onOff.default('off'),
+    METRICS_EMF_INTERVAL_MS: wholeNumber(1000, 3_600_000).default(60_000),
+
     SHUTDOWN_DRAIN_MS: wholeNumber(0, 300_000).optional(),
     SHUTDOWN_TIMEOUT_MS: wholeNumber(100, 300_000).default(10_000),
   })
@@ -74,6 +77,11 @@ export interface Config {
    * on every instance at once; this bounds an unannounced one). 0: no sold-out mark, every purchase asks.
    */
   readonly soldOutMarkTtlMs: number;
+  /**
+   * METRICS_EMF=on: every this many ms, one line of the service's figures in CloudWatch's embedded metric
+   * format on stdout (app/observability/service-figures.ts); undefined: none (the default, off AWS)
+   */
+  readonly serviceFiguresIntervalMs: number | undefined;
   /** how long /health reports 503 before the listener closes, so a load balancer stops sending first */
   readonly shutdownDrainMs: number;
   readonly shutdownTimeoutMs: number;
@@ -100,6 +108,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     defaultStock: env.DEFAULT_STOCK,
     maxQuantity: env.MAX_QUANTITY,
     soldOutMarkTtlMs: env.SOLD_OUT_MARK_TTL_MS,
+    serviceFiguresIntervalMs: env.METRICS_EMF === 'on' ? env.METRICS_EMF_INTERVAL_MS : undefined,
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? (production ? 5000 : 0),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

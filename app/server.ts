@@ -11,6 +11,7 @@ import { createApp } from './http/app';
 import { createLogger, flushLogger } from './observability/logger';
 import type { Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { startServiceFigures } from './observability/service-figures';
 import { PostgresOrderArchive } from './postgres/order-archive';
 import { createPool } from './postgres/pool';
 import { createRedisClient, createSubscriberClient, keepConnected } from './redis/client';
@@ -49,6 +50,14 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const logger = options.logger ?? createLogger(config.logLevel, config.instanceId);
   const metrics = options.metrics ?? new Metrics();
   const redis = createRedisClient(config.redis);
+  const figures =
+    config.serviceFiguresIntervalMs === undefined
+      ? undefined
+      : startServiceFigures({
+          registry: metrics.registry,
+          instanceId: config.instanceId,
+          intervalMs: config.serviceFiguresIntervalMs,
+        });
   const scripts = readScripts();
   defineScripts(redis, scripts);
 
@@ -197,6 +206,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       }
       stopped = true;
       dataLoss.stop();
+      // the last interval's figures: a scale-in must not lose them
+      if (figures) {
+        figures.stop();
+        await figures.publish().catch(() => undefined);
+      }
       appClosed.abort();
       await Promise.all([
         redis.quit().catch(() => {

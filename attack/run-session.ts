@@ -9,7 +9,7 @@ import { runAttack } from './run-attack';
 import type { RunProgress } from './run-attack';
 import { safeHeld } from './run-result';
 import type { AttackReport, RunResult, SystemOfRecordCheck } from './run-result';
-import { checkReachable } from './service-client';
+import { checkReachable, TargetError, unsafeEndpointOn } from './service-client';
 import { warmUp } from './warm-up';
 
 export interface Io {
@@ -37,6 +37,24 @@ function emptyReport(target: string, settings: AttackSettings, startedAt: string
 }
 
 /**
+ * The modes the target can run: a deployment has the unsafe endpoint off unless asked for, and a run sent at
+ * its 404 would measure nothing. With both modes asked for, the unsafe run is skipped with a line saying so;
+ * with the unsafe mode alone, there is nothing to run (TargetError).
+ */
+async function withoutDisabledModes(
+  target: string,
+  settings: AttackSettings,
+  io: Io,
+): Promise<AttackSettings> {
+  if (!settings.modes.includes('unsafe') || (await unsafeEndpointOn(target))) return settings;
+  const why = `${target}/purchase/unsafe is off (404 unsafe_disabled; a deployment turns it on with -c enableUnsafeEndpoint=true)`;
+  const modes = settings.modes.filter((mode) => mode !== 'unsafe');
+  if (modes.length === 0) throw new TargetError(`${why}: run --mode safe instead`);
+  io.stderr.write(`${why}: skipping the unsafe run, running ${modes.join(', ')} only\n`);
+  return { ...settings, modes };
+}
+
+/**
  * Everything both CLIs do once a target is up: each mode in turn from a fresh reset, then the table,
  * the verdict, the files, and the exit code. Throws TargetError when the target cannot be used.
  * After an abort (Ctrl-C) the run under way stops, the next is skipped, and what was measured is printed.
@@ -53,6 +71,7 @@ export async function runSession(
   } = {},
 ): Promise<Session> {
   await checkReachable(target);
+  settings = await withoutDisabledModes(target, settings, io);
   if (settings.warmup > 0 && !options.signal?.aborted) {
     io.stderr.write(`warming up: ${settings.warmup} unmeasured purchases per endpoint on ${WARMUP_SKU}\n`);
     await warmUp(target, settings.modes, settings.warmup, settings.adminToken);

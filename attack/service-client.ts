@@ -36,11 +36,17 @@ async function call(
   method: 'GET' | 'POST',
   path: string,
   headers: Record<string, string> = {},
+  payload?: string,
 ): Promise<{ status: number; body: unknown }> {
   const url = `${target}${path}`;
   let response: Response;
   try {
-    response = await fetch(url, { method, headers, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+    response = await fetch(url, {
+      method,
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+    });
   } catch (error) {
     throw new TargetError(`cannot reach ${url} (${describe(error)})`);
   }
@@ -111,4 +117,20 @@ export async function readStock(target: string, sku: string): Promise<StockReadi
     unitsInLog: integerField(fields, 'sold'),
     orders: integerField(fields, 'orders'),
   };
+}
+
+/**
+ * Whether the target serves the unsafe endpoint (a deployment has it off unless asked for). Asked with a
+ * purchase of quantity 0, which an endpoint that is on refuses (400) without changing anything, and one
+ * that is off answers 404 unsafe_disabled.
+ */
+export async function unsafeEndpointOn(target: string): Promise<boolean> {
+  const { status, body } = await call(
+    target,
+    'POST',
+    '/purchase/unsafe',
+    { 'content-type': 'application/json' },
+    JSON.stringify({ quantity: 0 }),
+  );
+  return !(status === 404 && (body as { code?: unknown } | null)?.code === 'unsafe_disabled');
 }

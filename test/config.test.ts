@@ -85,6 +85,18 @@ describe('configuration', () => {
     );
   });
 
+  it('when METRICS_EMF is on, then the service figures are written every minute unless told otherwise; off by default', () => {
+    expect(loadConfig({}).serviceFiguresIntervalMs).toBeUndefined();
+    expect(loadConfig({ METRICS_EMF: 'on' }).serviceFiguresIntervalMs).toBe(60_000);
+    expect(loadConfig({ METRICS_EMF: 'on', METRICS_EMF_INTERVAL_MS: '10000' }).serviceFiguresIntervalMs).toBe(
+      10_000,
+    );
+    expect(() => loadConfig({ METRICS_EMF: 'yes' })).toThrow(/METRICS_EMF/);
+    expect(() => loadConfig({ METRICS_EMF: 'on', METRICS_EMF_INTERVAL_MS: '10' })).toThrow(
+      /METRICS_EMF_INTERVAL_MS/,
+    );
+  });
+
   it('when a variable is set but empty, then it counts as not set', () => {
     expect(loadConfig({ PORT: '', ADMIN_TOKEN: '' }).port).toBe(3000);
   });

@@ -16,7 +16,8 @@ const reconnectDelay = (attempt: number): number => Math.min(50 * attempt, 500);
  * - no automatic re-send of commands that were in flight when a connection dropped, and no retries:
  *   re-sending a purchase whose answer was lost could sell twice. The client gets a 503 and retries
  *   with its Idempotency-Key instead;
- * - auto-pipelining: concurrent requests share one write to the socket.
+ * - auto-pipelining: concurrent requests share one write to the socket;
+ * - a READONLY reply drops the connection (see reconnectOnReadOnly).
  */
 function commonOptions(config: RedisConfig): RedisOptions {
   return {
@@ -30,8 +31,24 @@ function commonOptions(config: RedisConfig): RedisOptions {
     maxRetriesPerRequest: 0,
     enableAutoPipelining: true,
     retryStrategy: reconnectDelay,
+    reconnectOnError: reconnectOnReadOnly,
     lazyConnect: true,
   };
+}
+
+/**
+ * After a failover, a connection that stays open to the former primary (demoted in place to a replica, as
+ * ElastiCache does: its primary endpoint moves, open sockets stay) would have every write refused with
+ * READONLY until the socket happened to drop. On READONLY the client reconnects, and so reaches the new
+ * primary (the endpoint, or the sentinels, now name it).
+ *
+ * 1, not 2 (reconnect and resend): with the offline queue off, ioredis cannot resend on a connection that is
+ * closing, and would replace the READONLY reply, which says that nothing was written, by "Stream isn't
+ * writeable", which a purchase must treat as an unknown outcome. So the command fails with READONLY (a 503
+ * store_unavailable: nothing was sold) and the client's retry, with its Idempotency-Key, reaches the new primary.
+ */
+export function reconnectOnReadOnly(error: Error): 1 | false {
+  return error.message.startsWith('READONLY') ? 1 : false;
 }
 
 export function createRedisClient(config: RedisConfig, overrides: RedisOptions = {}): RedisClient {

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,7 +11,12 @@ export interface RedisReplicationGroupProps {
   /** 0: cluster mode disabled (one shard, primary endpoint); n > 0: cluster mode enabled with n shards */
   readonly shards: number;
   readonly replicasPerShard: number;
+  /** true: deleting or replacing the group drops its data; false: it leaves a final snapshot */
+  readonly disposable: boolean;
 }
+
+/** days of daily automatic snapshots: a bad restock or a flushed key can be undone from one of them */
+export const SNAPSHOT_RETENTION_DAYS = 7;
 
 const ENGINE_VERSION = '7.1';
 const PARAMETER_GROUP_FAMILY = 'redis7';
@@ -23,7 +28,7 @@ const PARAMETER_GROUP_FAMILY = 'redis7';
  *
  * The service keeps every key of one SKU under one hash tag, so the same Lua scripts run with cluster mode
  * disabled (the service connects to the primary endpoint) or enabled (it seeds from the configuration
- * endpoint). Switching between the two replaces the replication group: its data is lost.
+ * endpoint). Switching between the two replaces the replication group: its data is in the final snapshot.
  */
 export class RedisReplicationGroup extends Construct {
   public readonly replicationGroup: elasticache.CfnReplicationGroup;
@@ -69,8 +74,8 @@ export class RedisReplicationGroup extends Construct {
 
     this.authToken = new secretsmanager.Secret(this, 'AuthToken', {
       description: 'Flash-sale: Redis AUTH token of the cache (REDIS_PASSWORD of the service)',
-      // ElastiCache accepts 16..128 printable characters except / " @; letters and digits avoid every
-      // quoting problem in URLs, env files and shells.
+      // ElastiCache accepts 16..128 characters: letters, digits and only the specials ! & # $ ^ < > -.
+      // Letters and digits alone satisfy it, and avoid every quoting problem in URLs, env files and shells.
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     Validations.of(this.authToken).acknowledge({
@@ -100,8 +105,16 @@ export class RedisReplicationGroup extends Construct {
       cacheParameterGroupName: parameterGroup.ref,
       securityGroupIds: [this.securityGroup.securityGroupId],
       autoMinorVersionUpgrade: true,
-      snapshotRetentionLimit: 1,
+      snapshotRetentionLimit: SNAPSHOT_RETENTION_DAYS,
+      // after the nightly low (UTC); ElastiCache takes it from a replica, so the primary keeps serving
+      snapshotWindow: '03:00-05:00',
     });
+    // Stock, orders not yet in PostgreSQL and idempotency records live only here: `cdk destroy`, or a change
+    // that replaces the group (the cluster mode switch, a new subnet group), leaves a final snapshot to
+    // restore from, unless the stack is a throw-away one.
+    this.replicationGroup.applyRemovalPolicy(
+      props.disposable ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT,
+    );
     Validations.of(this.replicationGroup).acknowledge({
       id: 'AwsSolutions-AEC5',
       reason:

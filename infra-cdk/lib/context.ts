@@ -46,6 +46,15 @@ export interface DeploymentSettings {
   readonly databaseDeletionProtection: boolean;
   /** the alarm fires when the oldest order not yet in PostgreSQL is older than this many seconds */
   readonly backlogAlarmSeconds: number;
+  /**
+   * a throw-away stack: `cdk destroy` deletes the cache and the database without a final snapshot, and the
+   * database's deletion protection is off. Off: removing or replacing either leaves a final snapshot.
+   */
+  readonly disposable: boolean;
+  /** an address the alarms notify (a new SNS topic with an email subscription, confirmed by its owner) */
+  readonly alarmEmail: string | undefined;
+  /** an existing SNS topic the alarms notify instead; with neither, no alarm notifies anyone */
+  readonly alarmTopicArn: string | undefined;
 }
 
 /** The retention periods CloudWatch Logs accepts (a log group rejects any other number of days). */
@@ -74,6 +83,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   databaseBackupDays: 7,
   databaseDeletionProtection: true,
   backlogAlarmSeconds: 120,
+  disposable: false,
+  alarmEmail: undefined,
+  alarmTopicArn: undefined,
 };
 
 export class ContextError extends Error {
@@ -163,6 +175,29 @@ export function readContext(node: Node): DeploymentSettings {
       '0 with cacheShards > 0 (the service refuses REDIS_WAIT_REPLICAS on a cluster: WAIT would not reach the shard that took the purchase)',
     );
   }
+  const disposable = boolean(node, 'disposable');
+  // A disposable stack must be destroyable: its database's deletion protection follows, unless asked for.
+  const databaseDeletionProtection =
+    node.tryGetContext('databaseDeletionProtection') === undefined && disposable
+      ? false
+      : boolean(node, 'databaseDeletionProtection');
+  if (disposable && databaseDeletionProtection) {
+    throw new ContextError(
+      'databaseDeletionProtection',
+      true,
+      'false with disposable=true (a protected database would stop `cdk destroy`)',
+    );
+  }
+  const alarmEmail = text(node, 'alarmEmail', /^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'an email address');
+  const alarmTopicArn = text(
+    node,
+    'alarmTopicArn',
+    /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+    'an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)',
+  );
+  if (alarmEmail !== undefined && alarmTopicArn !== undefined) {
+    throw new ContextError('alarmTopicArn', alarmTopicArn, 'not both alarmEmail and alarmTopicArn');
+  }
   if (waitReplicas > replicasPerShard) {
     throw new ContextError('waitReplicas', waitReplicas, `at most replicasPerShard (${replicasPerShard})`);
   }
@@ -183,8 +218,11 @@ export function readContext(node: Node): DeploymentSettings {
     databaseMultiAz: boolean(node, 'databaseMultiAz'),
     // RDS keeps automated backups for 1 to 35 days; 0 (no backups) is not offered for the system of record.
     databaseBackupDays: integer(node, 'databaseBackupDays', 1, 35),
-    databaseDeletionProtection: boolean(node, 'databaseDeletionProtection'),
+    databaseDeletionProtection,
     // the worker reports every 30 s: a shorter threshold would measure its reporting, not the backlog
     backlogAlarmSeconds: integer(node, 'backlogAlarmSeconds', 30, 86_400),
+    disposable,
+    alarmEmail,
+    alarmTopicArn,
   };
 }

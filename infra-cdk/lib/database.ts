@@ -12,6 +12,8 @@ export interface DatabaseProps {
   readonly multiAz: boolean;
   readonly backupDays: number;
   readonly deletionProtection: boolean;
+  /** true: `cdk destroy` deletes the instance without a final snapshot */
+  readonly disposable: boolean;
 }
 
 const ENGINE = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_13 });
@@ -26,7 +28,8 @@ const MAX_STORAGE_GIB = 100;
  * master credentials generated into Secrets Manager, never into the template.
  *
  * Removing it from the stack, or a change that replaces it, leaves a final snapshot; deletion protection (on
- * by default) refuses even that until it is switched off.
+ * by default) refuses even that until it is switched off. A disposable stack (context disposable=true) has
+ * neither: `cdk destroy` removes it for good.
  */
 export class Database extends Construct {
   public readonly instance: rds.DatabaseInstance;
@@ -84,7 +87,7 @@ export class Database extends Construct {
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
       deletionProtection: props.deletionProtection,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
+      removalPolicy: props.disposable ? RemovalPolicy.DESTROY : RemovalPolicy.SNAPSHOT,
     });
     if (this.instance.secret === undefined) throw new Error('the database has no generated secret');
     this.secret = this.instance.secret;
@@ -116,7 +119,7 @@ export class Database extends Construct {
         id: 'AwsSolutions-RDS10',
         reason:
           'Switched off on purpose with the databaseDeletionProtection context option, so that `cdk destroy` ' +
-          'can remove a throw-away stack; the SNAPSHOT removal policy still leaves a final snapshot.',
+          'can remove a throw-away stack; unless the stack is also disposable, a final snapshot is still taken.',
       });
     }
   }

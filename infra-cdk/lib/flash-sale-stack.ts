@@ -2,6 +2,7 @@ import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { RedisReplicationGroup } from './cache';
+import { alarmTopic } from './alarm-topic';
 import { readContext } from './context';
 import { Database } from './database';
 import { Fleet } from './fleet';
@@ -37,6 +38,7 @@ export class FlashSaleStack extends Stack {
       nodeType: settings.cacheNodeType,
       shards: settings.cacheShards,
       replicasPerShard: settings.replicasPerShard,
+      disposable: settings.disposable,
     });
     const secrets = new ServiceSecrets(this, 'Secrets', { cache });
 
@@ -47,6 +49,7 @@ export class FlashSaleStack extends Stack {
       multiAz: settings.databaseMultiAz,
       backupDays: settings.databaseBackupDays,
       deletionProtection: settings.databaseDeletionProtection,
+      disposable: settings.disposable,
     });
 
     const loadBalancer = new LoadBalancer(this, 'LoadBalancer', {
@@ -78,13 +81,14 @@ export class FlashSaleStack extends Stack {
     cache.connections.allowDefaultPortFrom(fleet.securityGroup, 'the fleet, to Redis');
     database.connections.allowDefaultPortFrom(fleet.securityGroup, 'the fleet, to PostgreSQL');
 
-    new Monitoring(this, 'Monitoring', {
+    const monitoring = new Monitoring(this, 'Monitoring', {
       alb: loadBalancer.alb,
       targetGroup: loadBalancer.targetGroup,
       cache,
       database,
       containerLogGroup: fleet.logGroup,
       backlogAlarmSeconds: settings.backlogAlarmSeconds,
+      alarmTopic: alarmTopic(this, settings),
     });
 
     new CfnOutput(this, 'AlbUrl', {
@@ -110,5 +114,10 @@ export class FlashSaleStack extends Stack {
       value: database.secret.secretName,
     });
     new CfnOutput(this, 'ContainerLogGroup', { value: fleet.logGroup.logGroupName });
+    new CfnOutput(this, 'DashboardUrl', {
+      description:
+        'The CloudWatch dashboard: the service, the cache, the order worker, the database, the alarms',
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${monitoring.dashboard.dashboardName}`,
+    });
   }
 }

@@ -44,7 +44,7 @@ const BOOT_DEADLINE = Duration.minutes(10);
  *   is the right answer for "cannot serve", and when every target fails the ALB fails open: requests still
  *   reach the instances, which answer a fast 503 store_unavailable until Redis is back;
  * - a dead process is Docker's to handle (--restart), a wedged one the watchdog's (the image's /health/live
- *   probe, see boot-script.ts), a dead instance EC2's (status checks), a bad deployment CloudFormation's
+ *   probe, see assets/boot.sh), a dead instance EC2's (status checks), a bad deployment CloudFormation's
  *   (the boot script signals success only once /health answers 200, and the rolling update waits for it).
  */
 export class Fleet extends Construct {

@@ -14,6 +14,22 @@ export interface LoadBalancerProps {
 }
 
 /**
+ * Paths only operators use: the load balancer refuses them, and Prometheus scrapes each instance on the
+ * service port from inside the VPC. ALB path patterns are case-sensitive; the service answers these routes
+ * only on these exact spellings (see app/http/routes/operations-routes.ts), so no variant gets past.
+ */
+export const OPERATOR_ONLY_PATHS = ['/metrics', '/metrics/*'];
+
+/** the body of the refusal: the service's own problem document for an unknown path */
+const NOT_FOUND_PROBLEM = JSON.stringify({
+  type: 'urn:flash-sale:problem:not_found',
+  title: 'Not found',
+  status: 404,
+  detail: 'not served through the load balancer',
+  code: 'not_found',
+});
+
+/**
  * The internet-facing ALB and the target group of the fleet. Without a certificate it serves HTTP on 80; with
  * one it serves HTTPS on 443 and answers HTTP with a permanent redirect.
  *
@@ -64,15 +80,16 @@ export class LoadBalancer extends Construct {
       },
     });
 
+    let listener: elbv2.ApplicationListener;
     if (props.certificateArn === undefined) {
-      this.alb.addListener('Http', {
+      listener = this.alb.addListener('Http', {
         port: 80,
         protocol: elbv2.ApplicationProtocol.HTTP,
         defaultTargetGroups: [this.targetGroup],
       });
       this.url = `http://${this.alb.loadBalancerDnsName}`;
     } else {
-      this.alb.addListener('Https', {
+      listener = this.alb.addListener('Https', {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
         certificates: [elbv2.ListenerCertificate.fromArn(props.certificateArn)],
@@ -82,5 +99,15 @@ export class LoadBalancer extends Construct {
       this.alb.addRedirect({ sourcePort: 80, targetPort: 443 });
       this.url = `https://${this.alb.loadBalancerDnsName}`;
     }
+    // ahead of the default forward: the internet never reaches the metrics (with HTTPS, port 80 only
+    // redirects, so the HTTPS listener is the one that forwards)
+    listener.addAction('OperatorOnly', {
+      priority: 1,
+      conditions: [elbv2.ListenerCondition.pathPatterns(OPERATOR_ONLY_PATHS)],
+      action: elbv2.ListenerAction.fixedResponse(404, {
+        contentType: 'application/json',
+        messageBody: NOT_FOUND_PROBLEM,
+      }),
+    });
   }
 }

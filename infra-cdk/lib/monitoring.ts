@@ -1,8 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { SERVICE_FIGURES } from '../../app/observability/service-figures';
 import type { RedisReplicationGroup } from './cache';
 import type { Database } from './database';
 
@@ -15,6 +18,8 @@ export interface MonitoringProps {
   readonly containerLogGroup: logs.ILogGroup;
   /** the backlog alarm's threshold: age in seconds of the oldest order not yet in PostgreSQL */
   readonly backlogAlarmSeconds: number;
+  /** notified of every alarm's ALARM and OK transitions; undefined: nobody is */
+  readonly alarmTopic: sns.ITopic | undefined;
 }
 
 /** the metric the worker's `order backlog` log lines become */
@@ -44,8 +49,8 @@ export const ALARM_THRESHOLDS = {
 
 /**
  * One dashboard for the whole path (ALB, targets, cache, order worker, database) and the alarms that say a
- * flash sale is in trouble. The alarms have no actions: subscribe a topic to them (`alarm.addAlarmAction`)
- * where you deploy.
+ * flash sale is in trouble. Each alarm notifies the alarm topic (context alarmEmail or alarmTopicArn) when
+ * it fires and when it clears; without one, nobody is notified.
  *
  * ElastiCache publishes per node (CacheClusterId). Node ids are derived from the replication group id, so
  * the graphs follow a node, not a role: after a failover the replica line is the old primary.
@@ -174,6 +179,14 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
 
+    if (props.alarmTopic !== undefined) {
+      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
+      for (const alarm of this.alarms()) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+
     const graph = (title: string, left: cloudwatch.IMetric[], unit?: string): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({
         title,
@@ -183,9 +196,47 @@ export class Monitoring extends Construct {
         ...(unit === undefined ? {} : { leftYAxis: { label: unit, showUnits: false, min: 0 } }),
       });
 
+    // The service's own figures (METRICS_EMF=on in the boot script): each instance writes one EMF line a
+    // minute into the container log group, and CloudWatch adds the instances up.
+    const figure = (metricName: string, statistic: string, label: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: SERVICE_FIGURES.namespace,
+        metricName,
+        dimensionsMap: { [SERVICE_FIGURES.dimension.name]: SERVICE_FIGURES.dimension.value },
+        statistic,
+        period: MINUTE,
+        label,
+      });
+    const outcomes: [string, string][] = [
+      ...Object.entries(SERVICE_FIGURES.purchaseOutcomes).map(([outcome, metricName]): [string, string] => [
+        metricName,
+        outcome,
+      ]),
+      [SERVICE_FIGURES.otherPurchases, 'other refusals'],
+    ];
+    const serviceRow = [
+      graph(
+        'Purchases by outcome / minute',
+        outcomes.map(([metricName, label]) => figure(metricName, 'Sum', label)),
+      ),
+      graph('Sold-out refusals and 503s / minute', [
+        figure(SERVICE_FIGURES.purchaseOutcomes.sold_out, 'Sum', 'sold_out (409)'),
+        figure(SERVICE_FIGURES.responses503, 'Sum', '503 answers, every route'),
+      ]),
+      graph(
+        'Purchase latency (ms, slowest instance)',
+        [
+          figure(SERVICE_FIGURES.latencyP50, 'Maximum', 'p50'),
+          figure(SERVICE_FIGURES.latencyP99, 'Maximum', 'p99'),
+        ],
+        'ms',
+      ),
+    ];
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
       widgets: [
+        serviceRow,
         [
           graph('ALB requests / minute', [requests]),
           graph('5xx / minute', [
@@ -217,13 +268,7 @@ export class Monitoring extends Construct {
           }),
           new cloudwatch.AlarmStatusWidget({
             title: 'Alarms',
-            alarms: [
-              this.serverErrorAlarm,
-              this.unhealthyHostsAlarm,
-              this.cacheMemoryAlarm,
-              this.orderBacklogAlarm,
-              this.databaseStorageAlarm,
-            ],
+            alarms: this.alarms(),
             width: 8,
             height: 6,
           }),
@@ -248,5 +293,16 @@ export class Monitoring extends Construct {
         ],
       ],
     });
+  }
+
+  /** every alarm of the stack */
+  alarms(): cloudwatch.Alarm[] {
+    return [
+      this.serverErrorAlarm,
+      this.unhealthyHostsAlarm,
+      this.cacheMemoryAlarm,
+      this.orderBacklogAlarm,
+      this.databaseStorageAlarm,
+    ];
   }
 }

@@ -43,6 +43,10 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
       'a Multi-AZ database without deletion protection',
       { databaseMultiAz: 'true', databaseDeletionProtection: 'false' },
     ],
+    [
+      'a disposable stack whose alarms email someone',
+      { disposable: 'true', alarmEmail: 'oncall@example.com' },
+    ],
   ])('AND the stack synthesized with %s', (_variant, context: Record<string, string>) => {
     let s: Synthesized;
     beforeAll(() => {
@@ -79,7 +83,8 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
         .map((ack) => ack.id)
         .sort();
       const multiAz = context.databaseMultiAz === 'true';
-      const protectedFromDeletion = context.databaseDeletionProtection !== 'false';
+      const protectedFromDeletion =
+        context.databaseDeletionProtection !== 'false' && context.disposable !== 'true';
       expect(ids).toEqual(
         [
           'AwsSolutions-RDS11',

@@ -111,6 +111,34 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     );
   });
 
+  it('WHEN disposable=true THEN deletion protection follows it off, and asking for both fails', () => {
+    expect(settings({ disposable: 'true' })).toMatchObject({
+      disposable: true,
+      databaseDeletionProtection: false,
+    });
+    expect(() => settings({ disposable: 'true', databaseDeletionProtection: 'true' })).toThrow(
+      /context databaseDeletionProtection=true is invalid: expected false with disposable=true/,
+    );
+  });
+
+  it('WHEN an alarm destination is given THEN it is checked, and only one of the two is accepted', () => {
+    expect(settings({ alarmEmail: 'oncall@example.com' })).toMatchObject({
+      alarmEmail: 'oncall@example.com',
+    });
+    expect(() => settings({ alarmEmail: 'oncall' })).toThrow(
+      /context alarmEmail="oncall" is invalid: expected an email address/,
+    );
+    expect(() => settings({ alarmTopicArn: 'on-call' })).toThrow(
+      /context alarmTopicArn="on-call" is invalid/,
+    );
+    expect(() =>
+      settings({
+        alarmEmail: 'oncall@example.com',
+        alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:on-call',
+      }),
+    ).toThrow(/not both alarmEmail and alarmTopicArn/);
+  });
+
   it('WHEN minCapacity exceeds maxCapacity THEN synthesis fails and says so', () => {
     const app = new App({ context: { minCapacity: '5', maxCapacity: '4' } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(

@@ -244,7 +244,7 @@ describe('GIVEN the stack with default context', () => {
 
     it('THEN they build DATABASE_URL from the database secret, URL-encoded, verified TLS, into the root-only env file', () => {
       expect(s.userData).toMatch(
-        /^DATABASE_SECRET=\$\(secret '\$\{DatabaseInstanceSecretAttachment\w+\}'\)$/m,
+        /^DATABASE_SECRET=\$\(retry 5 'read the database secret' secret '\$\{DatabaseInstanceSecretAttachment\w+\}'\)$/m,
       );
       const build = commands().find((c) => c.startsWith('DATABASE_URL=$(jq ')) ?? '';
       expect(build).toContain('<<<"$DATABASE_SECRET")');
@@ -547,10 +547,14 @@ describe('GIVEN the stack with default context', () => {
 
     it('THEN user data fetches every secret at boot and writes only shell variables into the env file', () => {
       expect(
-        s.userData.match(/REDIS_CONNECTION=\$\(secret '\$\{SecretsRedisConnection\w+\}'\)/),
+        s.userData.match(/REDIS_CONNECTION=\$\(retry 5 '[^']+' secret '\$\{SecretsRedisConnection\w+\}'\)/),
       ).not.toBeNull();
-      expect(s.userData.match(/REDIS_PASSWORD=\$\(secret '\$\{CacheAuthToken\w+\}'\)/)).not.toBeNull();
-      expect(s.userData.match(/ADMIN_TOKEN=\$\(secret '\$\{SecretsAdminToken\w+\}'\)/)).not.toBeNull();
+      expect(
+        s.userData.match(/REDIS_PASSWORD=\$\(retry 5 '[^']+' secret '\$\{CacheAuthToken\w+\}'\)/),
+      ).not.toBeNull();
+      expect(
+        s.userData.match(/ADMIN_TOKEN=\$\(retry 5 '[^']+' secret '\$\{SecretsAdminToken\w+\}'\)/),
+      ).not.toBeNull();
       expect(s.userData).toMatch(/^REDIS_PASSWORD=\$REDIS_PASSWORD$/m);
       expect(s.userData).toMatch(/^ADMIN_TOKEN=\$ADMIN_TOKEN$/m);
       expect(s.userData).not.toMatch(/set -x|bash -x/);

@@ -13,7 +13,9 @@ export interface Readiness {
 
 /** Health for the load balancer and the process supervisor, metrics for Prometheus. */
 export function operationsRoutes(readiness: Readiness, metrics: Metrics): Router {
-  const router = Router();
+  // Exact spellings only: the load balancer keeps /metrics off the internet with a case-sensitive path
+  // rule, and /METRICS or /metrics/ must not reach the metrics around it.
+  const router = Router({ caseSensitive: true, strict: true });
 
   router.get('/health/live', (_req, res) => {
     res.json({ status: 'live' });
