@@ -33,7 +33,7 @@ function figure(label: string, value: string, tone: Tone, note: string, id: stri
 
 const W = 640;
 const H = 250;
-const M = { top: 34, right: 16, bottom: 40, left: 64 };
+const M = { top: 34, right: 16, bottom: 40, left: 76 };
 const plotW = W - M.left - M.right;
 const plotH = H - M.top - M.bottom;
 
