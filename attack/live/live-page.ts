@@ -22,7 +22,7 @@ const SCRIPT = `
     document.body.dataset.events = String(events);
     if (event.phase === 'final') {
       source.close();
-      status.textContent = 'finished: the final comparison (the harness may have stopped; this page keeps it)';
+      status.textContent = 'finished: the final comparison, kept after the harness stops';
     } else {
       status.textContent = 'live: updating from the harness';
     }
@@ -34,7 +34,7 @@ const SCRIPT = `
 `;
 
 const LIVE_STYLE = `
-#status { position: fixed; right: 12px; top: 4px; margin: 0; font-size: 14px; color: ${COLORS.muted}; background: #fff; }
+#status { position: fixed; right: 12px; bottom: 4px; margin: 0; font-size: 14px; color: ${COLORS.muted}; background: #fff; }
 .waiting { font-size: 28px; padding: 2rem 0; }
 `;
 
