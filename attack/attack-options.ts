@@ -21,6 +21,10 @@ export interface AttackSettings {
   readonly warmup: number;
   readonly jsonFile: string | undefined;
   readonly reportFile: string | undefined;
+  /** serve the live page while the runs fire */
+  readonly live: boolean;
+  /** and open it in the desktop's browser (implies live) */
+  readonly open: boolean;
 }
 
 export interface AttackOptions extends AttackSettings {
@@ -134,6 +138,12 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
     placeholder: 'FILE.html',
     help: 'write a self-contained HTML report (table and charts) to FILE.html',
   },
+  {
+    name: 'live',
+    type: 'flag',
+    help: 'serve a live page on a free port of 127.0.0.1 while the runs fire, and print its URL',
+  },
+  { name: 'open', type: 'flag', help: 'open the live page in the browser (implies --live)' },
   { name: 'help', aliases: ['h'], type: 'flag', help: 'show this help' },
 ];
 
@@ -189,6 +199,8 @@ export function toSettings(values: Record<string, OptionValue>): AttackSettings 
     warmup: values.warmup as number,
     jsonFile: values.json as string | undefined,
     reportFile: values.report as string | undefined,
+    live: values.live === true || values.open === true,
+    open: values.open === true,
   };
 }
 

@@ -1,5 +1,7 @@
 import { attackHelp, parseAttackArgs } from './attack-options';
 import { UsageError } from './cli-options';
+import { startLive } from './live/start-live';
+import { stormFeed } from './live/storm-feed';
 import { EXIT, interruptOnSigint, runSession } from './run-session';
 import type { Io } from './run-session';
 import { TargetError } from './service-client';
@@ -26,8 +28,14 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 
   const interrupt = interruptOnSigint(io, 'stopping the run and reporting what it measured');
+  const live = options.live
+    ? await startLive(io.stderr, { open: options.open, title: `Flash sale, live: ${options.target}` })
+    : undefined;
   try {
-    const session = await runSession(options.target, options, io, { signal: interrupt.signal });
+    const session = await runSession(options.target, options, io, {
+      signal: interrupt.signal,
+      ...(live ? { observer: stormFeed(live, options, options.target) } : {}),
+    });
     return session.exitCode;
   } catch (error) {
     if (error instanceof TargetError) {
@@ -36,6 +44,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     throw error;
   } finally {
+    await live?.close();
     interrupt.dispose();
   }
 }

@@ -7,6 +7,8 @@ export interface DemoOptions extends AttackSettings {
   readonly help: false;
   readonly instances: number;
   readonly unsafeDelayMs: number;
+  /** `failover`: the failover act instead of the race */
+  readonly chaos: 'none' | 'failover';
   /** the demo always writes its reports; these are where */
   readonly jsonFile: string;
   readonly reportFile: string;
@@ -15,6 +17,8 @@ export interface DemoOptions extends AttackSettings {
 export const DEFAULT_JSON_FILE = 'reports/demo.json';
 export const DEFAULT_REPORT_FILE = 'reports/demo.html';
 export const DEFAULT_WARMUP = 1000;
+export const FAILOVER_JSON_FILE = 'reports/failover.json';
+export const FAILOVER_REPORT_FILE = 'reports/failover.html';
 
 /** The attack's options (no target: the demo starts its own fleet), plus how to run that fleet. */
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
@@ -35,6 +39,15 @@ export const DEMO_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 10_000,
     help: "pause between the unsafe endpoint's read and write: widens the race window",
+  },
+  {
+    name: 'chaos',
+    type: 'choice',
+    choices: ['none', 'failover'],
+    default: 'none',
+    help:
+      'failover: instead of the race, a safe storm against a Redis primary, a replica and 3 sentinels, ' +
+      `the primary killed mid-storm, with REDIS_WAIT_REPLICAS=0 then 1 (reports in ${FAILOVER_REPORT_FILE})`,
   },
   ...SHARED_OPTIONS.map((spec): OptionSpec => {
     if (spec.name === 'json') return { ...spec, defaultLabel: DEFAULT_JSON_FILE };
@@ -66,12 +79,15 @@ export function parseDemoArgs(
   if (wantsHelp(argv)) return { help: true };
   const values = parseOptions(DEMO_OPTIONS, argv, env);
   const settings = toSettings(values);
+  const chaos = values.chaos as DemoOptions['chaos'];
+  const failover = chaos === 'failover';
   return {
     ...settings,
     help: false,
     instances: values.instances as number,
     unsafeDelayMs: values['unsafe-delay-ms'] as number,
-    jsonFile: settings.jsonFile ?? DEFAULT_JSON_FILE,
-    reportFile: settings.reportFile ?? DEFAULT_REPORT_FILE,
+    chaos,
+    jsonFile: settings.jsonFile ?? (failover ? FAILOVER_JSON_FILE : DEFAULT_JSON_FILE),
+    reportFile: settings.reportFile ?? (failover ? FAILOVER_REPORT_FILE : DEFAULT_REPORT_FILE),
   };
 }

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
+import { failoverDemo } from './chaos/failover-demo';
 import { UsageError } from './cli-options';
 import { demoHelp, parseDemoArgs } from './demo-options';
+import { startLive } from './live/start-live';
+import { stormFeed } from './live/storm-feed';
 import { startFleet } from './local/fleet';
 import { startOrderPipeline } from './local/order-pipeline';
 import { hasRedisServer, startRedis } from './local/redis-server';
@@ -44,7 +47,9 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 
   const externalRedis = io.env.REDIS_URL;
-  if ((externalRedis === undefined || externalRedis === '') && !hasRedisServer()) {
+  // the failover act always starts its own topology
+  const ownRedis = externalRedis === undefined || externalRedis === '' || options.chaos === 'failover';
+  if (ownRedis && !hasRedisServer()) {
     io.stderr.write(NO_REDIS);
     return EXIT.usage;
   }
@@ -66,7 +71,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   // What was started, stopped in reverse order whatever happens.
   const cleanup: { what: string; stop: () => Promise<unknown> }[] = [];
   const began = Date.now();
+  // first of all, so that the page is up while Redis and the fleet start
+  const live = options.live
+    ? await startLive(io.stderr, { open: options.open, title: 'Flash sale, live' })
+    : undefined;
+  cleanup.push({ what: 'live page', stop: () => live?.close() ?? Promise.resolve() });
   try {
+    if (options.chaos === 'failover') {
+      return await failoverDemo(options, io, { signal: interrupt.signal, ...(live ? { live } : {}) });
+    }
     // The user's REDIS_* settings (password, TLS, mode...) go with the Redis they named in REDIS_URL. With
     // the private one, the fleet is told all it needs and none of them may send it elsewhere.
     const userRedis = externalRedis !== undefined && externalRedis !== '';
@@ -132,6 +145,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
     const session = await runSession(fleet.url, { ...options, adminToken }, io, {
       signal: interrupt.signal,
+      ...(live ? { observer: stormFeed(live, options, fleet.url) } : {}),
       fleet: {
         instances: options.instances,
         unsafeDelayMs: options.unsafeDelayMs,

@@ -78,7 +78,12 @@ export const ROWS: readonly Row[] = [
   },
   {
     label: 'final stock',
-    cell: (run) => (run.finalStock === null ? plain('n/a') : judged(run.finalStock, run.finalStock >= 0)),
+    // a stock that does not add up is no good news, however it looks: the unsafe run's leftover units
+    // are the ones its lost updates put back
+    cell: (run) =>
+      run.finalStock === null
+        ? plain('n/a')
+        : judged(run.finalStock, run.finalStock >= 0 && run.conserved !== false),
   },
   { label: 'orders in the log', cell: (run) => plain(unknown(run.orders)) },
   {

@@ -15,7 +15,7 @@ export type RunSettings = Pick<
   readonly mode: Mode;
 };
 
-/** Live counters, for the progress line. */
+/** Live counters, for the progress line and the live page. */
 export interface RunProgress {
   readonly mode: Mode;
   readonly requests: number;
@@ -24,7 +24,20 @@ export interface RunProgress {
   readonly soldOut: number;
   readonly failed: number;
   readonly elapsedMs: number;
+  /** units on sale at the start */
+  readonly stock: number;
+  /** the stock the latest 200 said was left (`remaining`); null before the first sale */
+  readonly stockLeft: number | null;
+  /** 200s in the last second */
+  readonly salesPerSecond: number;
+  /** over the latest answers (RECENT_ANSWERS), so that the figures move with the run */
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number };
+  /** every answer so far per instance (X-Instance-Id) */
+  readonly answersByInstance: Readonly<Record<string, number>>;
 }
+
+/** how many of the latest answers the live latency percentiles cover */
+export const RECENT_ANSWERS = 1000;
 
 export interface RunHooks {
   /** called about ten times a second while the run fires */
@@ -55,7 +68,8 @@ function bucketize(soldAtMs: readonly number[], durationMs: number): RunResult['
   return { bucketMs, sold };
 }
 
-function headerValue(headers: Record<string, unknown>, name: string): string {
+/** a response header, whatever its case; 'unknown' when absent */
+export function headerValue(headers: Record<string, unknown>, name: string): string {
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name) return Array.isArray(value) ? String(value[0]) : String(value);
   }
@@ -69,6 +83,22 @@ function errorCode(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function remaining(body: string): number | undefined {
+  try {
+    const parsed = JSON.parse(body) as { remaining?: unknown };
+    return typeof parsed.remaining === 'number' ? parsed.remaining : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** 200s within the last second of `nowMs`, counted from the end of the (ordered) sale times */
+function salesInLastSecond(soldAtMs: readonly number[], nowMs: number): number {
+  let count = 0;
+  for (let i = soldAtMs.length - 1; i >= 0 && (soldAtMs[i] ?? 0) > nowMs - 1000; i -= 1) count += 1;
+  return count;
 }
 
 const increment = (counts: Record<string, number>, key: string): void => {
@@ -92,6 +122,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
   const soldAtMs: number[] = [];
   const latencies: number[] = [];
   let sold = 0;
+  let stockLeft: number | null = null;
   let soldOut = 0;
   let failed = 0;
   let started = 0;
@@ -124,6 +155,7 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     increment(statuses, String(status));
     if (status === 200) {
       sold += 1;
+      stockLeft = remaining(body) ?? stockLeft;
       soldAtMs.push(Date.now() - started);
       increment(soldByInstance, instance);
     } else if (status === 409 && errorCode(body) === 'sold_out') {
@@ -136,7 +168,9 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
 
   let transportErrors = 0;
   const report = (elapsedMs = Date.now() - started): void => {
-    hooks.onProgress?.({
+    if (!hooks.onProgress) return;
+    const recent = Float64Array.from(latencies.slice(-RECENT_ANSWERS)).sort();
+    hooks.onProgress({
       mode: settings.mode,
       requests: settings.requests,
       answered: sold + soldOut + failed,
@@ -144,6 +178,11 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
       soldOut,
       failed: failed + transportErrors,
       elapsedMs,
+      stock: settings.stock,
+      stockLeft,
+      salesPerSecond: salesInLastSecond(soldAtMs, elapsedMs),
+      latencyMs: { p50: percentile(recent, 50), p95: percentile(recent, 95), p99: percentile(recent, 99) },
+      answersByInstance: { ...answersByInstance },
     });
   };
   started = Date.now();

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WARMUP_SKU } from './attack-options';
 import type { AttackSettings } from './attack-options';
+import type { SessionObserver } from './live/storm-feed';
 import { progressLine } from './progress';
 import { renderHtmlReport } from './report-html';
 import { formatTable, formatVerdict, shouldColor } from './report-table';
@@ -68,6 +69,8 @@ export async function runSession(
     fleet?: AttackReport['fleet'];
     /** the order pipeline's verify for the run's SKU, asked after each run, before the next reset */
     checkSystemOfRecord?: (sku: string) => Promise<SystemOfRecordCheck>;
+    /** the live page: fed from the same progress as the terminal's line */
+    observer?: SessionObserver;
   } = {},
 ): Promise<Session> {
   await checkReachable(target);
@@ -91,6 +94,7 @@ export async function runSession(
           onProgress: (update) => {
             last = update;
             progress.update(update);
+            options.observer?.progress(update);
           },
         },
       );
@@ -102,6 +106,7 @@ export async function runSession(
       run = { ...run, systemOfRecord: await options.checkSystemOfRecord(settings.sku) };
     }
     runs[mode] = run;
+    options.observer?.runFinished(run);
   }
 
   if (Object.keys(runs).length === 0) {
@@ -121,6 +126,7 @@ export async function runSession(
     safeHeld: safeHeld(runs),
     ...(options.fleet ? { fleet: options.fleet } : {}),
   };
+  options.observer?.finished(report);
   const style = { color: shouldColor(io.stdout, io.env) };
   io.stdout.write(`\n${formatTable(report, style)}\n${formatVerdict(report, style)}`);
   if (settings.jsonFile !== undefined) {

@@ -55,7 +55,14 @@ describe('attack arguments', () => {
       warmup: 0,
       jsonFile: undefined,
       reportFile: undefined,
+      live: false,
+      open: false,
     });
+  });
+
+  it('when --live or --open is given, then the live page is served; --open also opens it', () => {
+    expect(attack(['--target', 'http://x', '--live'])).toMatchObject({ live: true, open: false });
+    expect(attack(['--target', 'http://x', '--open'])).toMatchObject({ live: true, open: true });
   });
 
   it('when aliases and --name=value are used, then they mean the same as the long names', () => {
@@ -174,7 +181,22 @@ describe('demo arguments', () => {
       connections: 100,
       jsonFile: 'reports/demo.json',
       reportFile: 'reports/demo.html',
+      chaos: 'none',
+      live: false,
     });
+  });
+
+  it('when --chaos failover is given, then the act runs instead, with reports of its own unless named', () => {
+    expect(demo(['--chaos', 'failover', '--live'])).toMatchObject({
+      chaos: 'failover',
+      live: true,
+      jsonFile: 'reports/failover.json',
+      reportFile: 'reports/failover.html',
+    });
+    expect(demo(['--chaos', 'failover', '--json', 'f.json'])).toMatchObject({ jsonFile: 'f.json' });
+    expect(usageError(() => parseDemoArgs(['--chaos', 'power-cut']))).toBe(
+      '--chaos must be one of none, failover, got "power-cut"',
+    );
   });
 
   it('when --instances and UNSAFE_DELAY_MS are given, then they are used', () => {

@@ -1,4 +1,5 @@
 import { escapeHtml, renderHtmlReport } from '../report-html';
+import { WHAT_IT_DOES } from '../report/first-screen';
 import { formatTable, formatVerdict } from '../report-table';
 import { readBackFigures, safeHeld } from '../run-result';
 import type { AttackReport, RunResult } from '../run-result';
@@ -146,6 +147,36 @@ describe('the HTML report', () => {
     expect(html).toContain('<title>stock 100</title>');
   });
 
+  it('when it opens, then its first screen is one card per endpoint: what it does, its verdict and its figures', () => {
+    const cards = [...html.matchAll(/<section class="card (\w+)" data-mode="(\w+)" data-state="done">/g)];
+    expect(cards.map(([, tone, mode]) => [mode, tone])).toEqual([
+      ['unsafe', 'bad'],
+      ['safe', 'good'],
+    ]);
+    expect(html).toContain(`<p class="what">${escapeHtml(WHAT_IT_DOES.unsafe)}</p>`);
+    expect(html).toContain(`<p class="what">${escapeHtml(WHAT_IT_DOES.safe)}</p>`);
+    expect(WHAT_IT_DOES.unsafe).toMatch(/^read, decide, write: three round trips/);
+    expect(WHAT_IT_DOES.safe).toMatch(/^one atomic Lua script/);
+    expect(html).toContain('<span class="badge bad">✗ OVERSOLD</span>');
+    expect(html).toContain('<span class="badge good">✓ HELD</span>');
+    // the cards and the charts come before the table
+    expect(html.indexOf('class="cards"')).toBeLessThan(html.indexOf('class="charts"'));
+    expect(html.indexOf('class="charts"')).toBeLessThan(html.indexOf('<table>'));
+  });
+
+  it('when the unsafe run left stock that does not add up, then nothing about it is coloured good', () => {
+    const leftover = run({ ...unsafe, mode: 'unsafe', finalStock: 43, lostUpdates: 1816 });
+    const page = renderHtmlReport(report({ unsafe: leftover, safe }));
+    expect(page).toMatch(/<th scope="row">final stock<\/th><td class="bad">43<\/td>/);
+    expect(page).toContain(
+      '<div class="figure bad" data-figure="stock-left"><div class="label">stock left</div><div class="value">43</div><div class="note">✗ 100 ≠ 43 left + 1,873 sold</div>',
+    );
+    const unsafeCard = /<section class="card \w+" data-mode="unsafe"[^]*?<\/section>/.exec(page)?.[0] ?? '';
+    expect(unsafeCard).not.toContain('good');
+    // and the colour is never alone: the table's cells carry a mark, the figures their words
+    expect(page).toContain('td.bad::before { content: "✗ "; }');
+  });
+
   it('when opened offline, then it needs nothing from the network: no script, no link, no external URL', () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
     expect(html).not.toMatch(/(src|href)=/i);
@@ -240,7 +271,9 @@ describe('the verdict behind the exit code', () => {
     expect(formatVerdict(shown, { color: false })).toBe(
       'safe BROKE an invariant (sold 98 of 100, 103 units in the log, final stock -3, conserved: true)\n',
     );
-    expect(renderHtmlReport(shown)).toContain('<span class="bad">safe: sold 98 of 100, oversold by 3</span>');
+    expect(renderHtmlReport(shown)).toContain(
+      '<div class="figure bad" data-figure="oversold"><div class="label">oversold</div><div class="value">3</div>',
+    );
     // the same on the unsafe side: the sentence adds up
     const unsafeLost = run({ mode: 'unsafe', sold: 98, ...readBackFigures(100, 98, lostAnswers) });
     expect(formatVerdict(report({ unsafe: unsafeLost }), { color: false })).toBe(

@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { skuKeys } from '../../app/redis/keys';
-import { freePort } from '../../attack/local/free-port';
-import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
 import { withRedis } from '../../attack/local/with-redis';
 import { spawnApp } from '../support/app-process';
@@ -15,8 +13,8 @@ import { send } from '../support/http-client';
 import { expectConserved, readSkuState } from '../support/invariants';
 import { startLossyProxy } from '../support/lossy-proxy';
 import type { LossyProxy } from '../support/lossy-proxy';
-import { SENTINEL_MASTER_NAME, startSentinelGroup } from '../support/redis-sentinel';
-import type { LocalSentinelGroup } from '../support/redis-sentinel';
+import { SENTINEL_MASTER_NAME, startSentinelGroup } from '../../attack/local/sentinel-group';
+import type { LocalSentinelGroup } from '../../attack/local/sentinel-group';
 
 /**
  * Failover under load, the local stand-in for a Multi-AZ failover: two app processes sell through the
@@ -88,9 +86,7 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
 
     const formerPort = topology.primary.port;
     if (cutReplicationMs > 0) {
-      const replica = new Redis(topology.replica.url, { maxRetriesPerRequest: 1 });
-      await replica.call('REPLICAOF', '127.0.0.1', String(await freePort()));
-      replica.disconnect();
+      await topology.cutReplication();
       await sleep(cutReplicationMs);
     }
     const beforeKill = {
@@ -102,13 +98,8 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
     topology.primary.process.kill('SIGKILL');
     const newPort = await topology.waitForFailover(formerPort);
     const promotedAt = Date.now();
-    // The killed node comes back empty (no persistence here), as a replica for WAIT to count. Priority 0:
-    // Sentinel must never promote it. Under a loaded CI machine one sentinel once saw the new primary
-    // down a second after the failover and promoted this node before it had synced, which emptied both.
-    revived = await startRedis({
-      port: formerPort,
-      args: ['--replicaof', '127.0.0.1', String(newPort), '--replica-priority', '0'],
-    });
+    // The killed node comes back empty, as a replica for WAIT to count (see reviveFormerPrimary).
+    revived = await topology.reviveFormerPrimary(newPort);
     const successesAtPromotion = buyers.successes();
     await waitUntil(
       () => buyers.successes() >= successesAtPromotion + 100,

@@ -6,7 +6,7 @@ import type { LocalRedis } from '../../attack/local/redis-server';
 import { withRedis } from '../../attack/local/with-redis';
 import { auth, startTestService, uniqueSku } from '../support/fixtures';
 import type { TestService } from '../support/fixtures';
-import { isReplicaSynced } from '../support/redis-sentinel';
+import { isReplicaSynced } from '../../attack/local/sentinel-group';
 
 /**
  * REDIS_WAIT_REPLICAS=1 with a replica that stops acknowledging (SIGSTOP: a replica in a zone that is

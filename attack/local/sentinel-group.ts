@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../attack/local/free-port';
-import { REDIS_SERVER_BINARY, startRedis, waitForPing } from '../../attack/local/redis-server';
-import type { LocalRedis } from '../../attack/local/redis-server';
-import { withRedis } from '../../attack/local/with-redis';
+import { freePort } from './free-port';
+import { REDIS_SERVER_BINARY, startRedis, waitForPing } from './redis-server';
+import type { LocalRedis } from './redis-server';
+import { withRedis } from './with-redis';
 
 export const SENTINEL_MASTER_NAME = 'mymaster';
 
@@ -28,6 +28,19 @@ export interface LocalSentinelGroup {
   waitForFailover(formerPort: number, timeoutMs?: number): Promise<number>;
   /** each sentinel's latest events (+sdown, +switch-master, +convert-to-slave...), to explain a failure */
   events(last?: number): string[][];
+  /**
+   * the replica stops receiving from the primary (REPLICAOF a dead port: a broken link between zones), so
+   * that the primary acknowledges writes only it holds; on one machine the replica is otherwise behind by
+   * well under a millisecond
+   */
+  cutReplication(): Promise<void>;
+  /**
+   * the killed primary back on its port, empty (nothing is persisted), as a replica of `newPort`, as a
+   * replaced node would come back: what WAIT needs to count after a failover. Priority 0: Sentinel must
+   * never promote it (on a loaded machine one sentinel once saw the new primary down a second after the
+   * failover and promoted this node before it had synced, which emptied both). Stopped with the group.
+   */
+  reviveFormerPrimary(newPort: number): Promise<LocalRedis>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +177,18 @@ export async function startSentinelGroup(): Promise<LocalSentinelGroup> {
       sentinelNodes: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
       primaryPort,
       events: (last = 30) => sentinels.map((sentinel) => sentinel.events(last)),
+      cutReplication: async () => {
+        const deadPort = await freePort();
+        await withRedis(replica.port, (redis) => redis.call('REPLICAOF', '127.0.0.1', String(deadPort)));
+      },
+      reviveFormerPrimary: async (newPort) => {
+        const revived = await startRedis({
+          port: primary.port,
+          args: ['--replicaof', '127.0.0.1', String(newPort), '--replica-priority', '0'],
+        });
+        stops.push(() => revived.stop());
+        return revived;
+      },
       waitForFailover: async (formerPort, timeoutMs = 30_000) => {
         const until = Date.now() + timeoutMs;
         for (;;) {
