@@ -4,7 +4,8 @@ import type { Config } from 'jest';
 // generous timeouts; nothing in them asserts wall-clock speed.
 const config: Config = {
   preset: 'ts-jest',
-  testEnvironment: 'node',
+  // node's, and every process a test file started dies with the file: test/support/test-environment.ts
+  testEnvironment: '<rootDir>/test/support/test-environment.ts',
   roots: ['<rootDir>/test', '<rootDir>/attack', '<rootDir>/infra-cdk'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/cdk.out/'],

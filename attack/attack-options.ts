@@ -171,7 +171,8 @@ export const ATTACK_OPTIONS: readonly OptionSpec[] = [
 export const ATTACK_USAGE = 'Usage: npm run attack -- --target URL [options]';
 const EXIT_CODES = `Exit codes: 0 the safe run sold at most its stock (by its 200s and by its order log), left it at
             0 or above, and stock = final + units in the order log;
-            1 it did not; 2 bad arguments or unreachable target; 130 interrupted (Ctrl-C).`;
+            1 it did not; 2 bad arguments, unreachable target, or a target that went away mid-run
+            (what was measured is still printed); 130 interrupted (Ctrl-C).`;
 
 export function attackHelp(): string {
   return formatHelp(ATTACK_USAGE, ATTACK_OPTIONS, EXIT_CODES);

@@ -9,6 +9,7 @@ import { startLive } from './live/start-live';
 import { stormFeed } from './live/storm-feed';
 import { startFleet } from './local/fleet';
 import { startOrderPipeline } from './local/order-pipeline';
+import { redisAddress, unreachableRedis } from './local/redis-reachable';
 import { hasRedisServer, startRedis } from './local/redis-server';
 import { EXIT, interruptOnSigint, runSession } from './run-session';
 import type { Io } from './run-session';
@@ -86,6 +87,16 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     let redisEnv: Record<string, string>;
     let redisLabel: string;
     if (userRedis) {
+      // A Redis nobody listens at would leave the fleet retrying in silence: said now, in one line.
+      const mode = io.env.REDIS_MODE ?? 'standalone';
+      const why = mode === 'standalone' ? await unreachableRedis(externalRedis) : undefined;
+      if (why !== undefined) {
+        io.stderr.write(
+          `demo: cannot reach Redis at ${redisAddress(externalRedis)} (REDIS_URL): ${why}. ` +
+            'Start it, or unset REDIS_URL for a private redis-server.\n',
+        );
+        return EXIT.usage;
+      }
       redisEnv = { REDIS_URL: externalRedis };
       redisLabel = 'REDIS_URL';
     } else {

@@ -159,7 +159,20 @@ export function formatTable(report: AttackReport, style: TableStyle): string {
   const interrupted = runs.some((run) => run.interrupted)
     ? ['', 'interrupted (Ctrl-C): the figures cover what was sent before it.']
     : [];
-  return [heading, '', line(headers.map(plain)), rule, ...body.map(line), ...interrupted, ''].join('\n');
+  const lost = runs.find((run) => run.targetLost !== undefined);
+  const wentAway = lost
+    ? ['', `the target went away during the ${lost.mode} run: the figures cover the answers before it.`]
+    : [];
+  return [
+    heading,
+    '',
+    line(headers.map(plain)),
+    rule,
+    ...body.map(line),
+    ...interrupted,
+    ...wentAway,
+    '',
+  ].join('\n');
 }
 
 function unsafeSentence(unsafe: RunResult): string {

@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 import type { AttackSettings, Mode } from './attack-options';
 import { readBackFigures } from './run-result';
 import type { RunResult } from './run-result';
-import { readStock, resetStock } from './service-client';
+import { TargetError, readStock, resetStock } from './service-client';
 import type { StockReading } from './service-client';
 
 /** one endpoint's run: the attack's settings for one mode against one target */
@@ -210,13 +210,15 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
       latencies.push(responseTime);
     });
-    instance.on('reqError', () => {
-      lastAnswerAt = Date.now();
-      transportErrors += 1;
-    });
     const stop = (): void => {
       instance.stop();
     };
+    instance.on('reqError', (error: NodeJS.ErrnoException) => {
+      lastAnswerAt = Date.now();
+      transportErrors += 1;
+      // nothing listens at the target any more: the rest of the run would only count refusals
+      if (error.code === 'ECONNREFUSED') stop();
+    });
     hooks.signal?.addEventListener('abort', stop, { once: true });
     if (hooks.signal?.aborted) stop();
   });
@@ -226,10 +228,15 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
   const interrupted = hooks.signal?.aborted === true;
 
   let reading: StockReading | undefined;
+  let targetLost: string | undefined;
   try {
     reading = await readStock(settings.target, settings.sku);
   } catch (error) {
-    if (!interrupted) throw error;
+    // a target that dropped connections during the run and cannot be read now went away: what was
+    // measured is still the run's, as after Ctrl-C
+    if (!(error instanceof TargetError) || (!interrupted && transportErrors + result.errors === 0))
+      throw error;
+    if (!interrupted) targetLost = error.message;
   }
 
   const sorted = Float64Array.from(latencies).sort();
@@ -266,5 +273,6 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     answersByInstance,
     timeline: bucketize(soldAtMs, durationMs),
     interrupted,
+    ...(targetLost === undefined ? {} : { targetLost }),
   };
 }

@@ -56,6 +56,8 @@ export interface RunResult {
   readonly timeline: { readonly bucketMs: number; readonly sold: readonly number[] };
   /** stopped by Ctrl-C before every request was sent */
   readonly interrupted: boolean;
+  /** the target stopped answering during the run: why its stock could not be read back */
+  readonly targetLost?: string;
   /** the system of record after the run, when the demo runs the order pipeline */
   readonly systemOfRecord?: SystemOfRecordCheck;
 }

@@ -101,12 +101,18 @@ export async function runSession(
     } finally {
       progress.done(last);
     }
-    if (options.checkSystemOfRecord && !run.interrupted) {
+    if (options.checkSystemOfRecord && !run.interrupted && run.targetLost === undefined) {
       io.stderr.write(`waiting for the ${mode} run's orders to reach PostgreSQL, then verify\n`);
       run = { ...run, systemOfRecord: await options.checkSystemOfRecord(settings.sku) };
     }
     runs[mode] = run;
     options.observer?.runFinished(run);
+    if (run.targetLost !== undefined) {
+      io.stderr.write(
+        `the target went away during the ${mode} run (${run.targetLost}); what it measured follows\n`,
+      );
+      break;
+    }
   }
 
   if (Object.keys(runs).length === 0) {
@@ -138,11 +144,14 @@ export async function runSession(
     io.stdout.write(`wrote ${settings.reportFile}\n`);
   }
 
+  const lost = Object.values(runs).some((run) => run.targetLost !== undefined);
   const exitCode = options.signal?.aborted
     ? EXIT.interrupted
-    : report.safeHeld === false
-      ? EXIT.broken
-      : EXIT.ok;
+    : lost
+      ? EXIT.usage
+      : report.safeHeld === false
+        ? EXIT.broken
+        : EXIT.ok;
   return { report, exitCode };
 }
 

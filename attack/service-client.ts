@@ -1,6 +1,18 @@
+import type { z } from 'zod';
+import {
+  liveSchema,
+  problemSchema,
+  resetAnswerSchema,
+  stockLevelSchema,
+} from '../app/http/openapi/response-schemas';
+
 /**
  * The few admin and read calls the harness makes around an attack: reset the SKU before, read the stock
  * and the order log after. The purchases themselves go through autocannon, never through here.
+ *
+ * Answers are read with the schemas the service's OpenAPI document is generated from (and the contract
+ * test holds the service to): the types here are those schemas' types, and an answer of another shape
+ * is refused here, with what was wrong, rather than read as a wrong number.
  */
 
 /** The target cannot be reached or refuses the harness: the CLI prints the message and exits 2. */
@@ -61,18 +73,27 @@ async function call(
 }
 
 function problemDetail(body: unknown): string {
-  if (typeof body === 'object' && body !== null) {
-    const { detail, title } = body as { detail?: unknown; title?: unknown };
-    if (typeof detail === 'string') return detail;
-    if (typeof title === 'string') return title;
-  }
+  const problem = problemSchema.safeParse(body);
+  if (problem.success) return problem.data.detail;
   return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body).slice(0, 200);
+}
+
+/** the body of a 200, checked against its schema */
+function answerOf<T>(schema: z.ZodType<T>, call: string, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    throw new TargetError(
+      `${call} answered in a shape the API does not document (${issues}): ${JSON.stringify(body).slice(0, 200)}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** Anything that answers /health/live is a reachable service; a 503 on /health is the attack's to report. */
 export async function checkReachable(target: string): Promise<void> {
-  const { status } = await call(target, 'GET', '/health/live');
-  if (status !== 200) {
+  const { status, body } = await call(target, 'GET', '/health/live');
+  if (status !== 200 || !liveSchema.safeParse(body).success) {
     throw new TargetError(`${target}/health/live answered ${status}: is this the flash-sale service?`);
   }
 }
@@ -95,27 +116,18 @@ export async function resetStock(
   if (status !== 200) {
     throw new TargetError(`POST /stock/reset answered ${status}: ${problemDetail(body)}`);
   }
-}
-
-function integerField(body: Record<string, unknown>, name: string): number {
-  const value = body[name];
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TargetError(`GET /stock answered without an integer "${name}": ${JSON.stringify(body)}`);
-  }
-  return value;
+  answerOf(resetAnswerSchema, 'POST /stock/reset', body);
 }
 
 export async function readStock(target: string, sku: string): Promise<StockReading> {
   const { status, body } = await call(target, 'GET', `/stock?sku=${encodeURIComponent(sku)}`);
-  if (status !== 200 || typeof body !== 'object' || body === null) {
-    throw new TargetError(`GET /stock answered ${status}: ${problemDetail(body)}`);
-  }
-  const fields = body as Record<string, unknown>;
+  if (status !== 200) throw new TargetError(`GET /stock answered ${status}: ${problemDetail(body)}`);
+  const level = answerOf(stockLevelSchema, 'GET /stock', body);
   return {
-    currentStock: integerField(fields, 'current_stock'),
-    initialStock: integerField(fields, 'initial_stock'),
-    unitsInLog: integerField(fields, 'sold'),
-    orders: integerField(fields, 'orders'),
+    currentStock: level.current_stock,
+    initialStock: level.initial_stock,
+    unitsInLog: level.sold,
+    orders: level.orders,
   };
 }
 

@@ -369,6 +369,14 @@ describe('the HTTP API', () => {
       const res = await request(svc.url).get('/nowhere').expect(404);
       expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
     });
+
+    it('when a known path is asked with a method it does not take, then 405 method_not_allowed with Allow', async () => {
+      const res = await request(svc.url).get('/purchase/safe').expect(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.body).toMatchObject({ code: 'method_not_allowed', status: 405 });
+      const product = await request(svc.url).delete('/products/any-sku').expect(405);
+      expect(product.headers.allow).toBe('GET, HEAD, PUT');
+    });
   });
 });
 

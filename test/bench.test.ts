@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { parseExportBenchArgs } from '../attack/bench/export-bench';
 import { parseBenchArgs } from '../attack/bench/options';
 import { formatSummary, median, summarize } from '../attack/bench/report';
@@ -95,5 +97,16 @@ describe('npm run bench:export', () => {
     expect(() => parseExportBenchArgs(['--duration', '1e1'])).toThrow(/--duration/);
     expect(() => parseExportBenchArgs(['--connections', ''])).toThrow(/--connections/);
     expect(() => parseExportBenchArgs(['--nope'])).toThrow();
+  });
+
+  it('when asked for --help, then it answers from the sources, without building', () => {
+    const result = spawnSync('npm', ['run', 'bench', '--', '--help'], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('usage: npm run bench -- [options]');
+    // npm prints a banner for every script it runs: the build's would be there
+    expect(result.stdout).not.toContain('flash-sale@0.1.0 build');
   });
 });

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unauthorized'
   | 'not_found'
+  | 'method_not_allowed'
   | 'unknown_sku'
   | 'unknown_order'
   | 'unsafe_disabled'
@@ -26,6 +27,7 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   payload_too_large: [413, 'Payload too large'],
   unauthorized: [401, 'Unauthorized'],
   not_found: [404, 'Not found'],
+  method_not_allowed: [405, 'Method not allowed'],
   unknown_sku: [404, 'Unknown SKU'],
   unknown_order: [404, 'Unknown order'],
   unsafe_disabled: [404, 'Unsafe endpoint disabled'],
@@ -38,6 +40,17 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   server_busy: [503, 'Server busy'],
   internal_error: [500, 'Internal error'],
 };
+
+/** every code, in the order above: the API reference lists them so */
+export const ERROR_CODES = Object.keys(TITLES) as ErrorCode[];
+
+export function statusOf(code: ErrorCode): number {
+  return TITLES[code][0];
+}
+
+export function titleOf(code: ErrorCode): string {
+  return TITLES[code][1];
+}
 
 /**
  * An AppError is an answer (sold out, bad input...), never logged with a stack: capturing one would be

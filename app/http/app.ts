@@ -10,13 +10,17 @@ import { adminAuth, adminCheck } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
 import { readJsonBody } from './middleware/read-json-body';
 import { securityHeaders } from './middleware/security-headers';
+import { methodNotAllowed } from './method-not-allowed';
+import { openApiDocument } from './openapi/document';
+import { operations } from './openapi/operations';
 import { errorHandler, notFound } from './problem';
 import { catalogueRoutes } from './routes/catalogue-routes';
 import { operationsRoutes } from './routes/operations-routes';
 import type { Readiness } from './routes/operations-routes';
 import { purchaseRoutes } from './routes/purchase-routes';
+import { referenceRoutes } from './routes/reference-routes';
 import { soldOutFastPath } from './sold-out-fast-path';
-import { createValidators } from './validation';
+import { createValidators, requestSchemas } from './validation';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -67,6 +71,9 @@ export function createApp(deps: AppDependencies): RequestListener {
     catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken), adminCheck(config.adminToken)),
   );
 
+  const schemas = requestSchemas(config);
+  app.use(referenceRoutes(openApiDocument(schemas)));
+  app.use(methodNotAllowed(operations(schemas)));
   app.use(notFound());
   app.use(errorHandler(logger, metrics));
 

@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { problemType } from './openapi/problem-types';
 import { isDatabaseUnavailable } from '../postgres/errors';
 import { isOutOfMemory, isStoreUnavailable } from '../redis/errors';
 
@@ -31,7 +32,7 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
     res,
     error.status,
     {
-      type: `urn:flash-sale:problem:${error.code}`,
+      type: problemType(error.code),
       title: error.title,
       status: error.status,
       detail: error.detail,

@@ -44,29 +44,48 @@ function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   });
 }
 
-export function createValidators(options: {
+export interface SchemaOptions {
   defaultSku: string;
   defaultStock: number;
   maxQuantity: number;
-}): Validators {
-  const purchaseBody = z
-    .strictObject({
-      sku: skuSchema.optional(),
-      quantity: z.number().int('must be an integer').min(1).max(options.maxQuantity).optional(),
-      userId: printable.optional(),
-    })
-    .optional();
-  const idempotencyKey = printable.optional();
-  const skuQuery = z.strictObject({ sku: skuSchema.default(options.defaultSku) });
-  const resetQuery = z.strictObject({
-    sku: skuSchema.default(options.defaultSku),
-    amount: wholeNumber(0, 1_000_000_000).default(options.defaultStock),
-  });
+}
 
-  const productPage = z.strictObject({
-    limit: wholeNumber(1, MAX_PAGE).default(DEFAULT_PAGE),
-    cursor: skuSchema.optional(),
-  });
+/**
+ * The request schemas: the validators below check requests with them, and the OpenAPI document
+ * (openapi/document.ts) is generated from them, so that what is documented is what is checked.
+ */
+export function requestSchemas(options: SchemaOptions) {
+  return {
+    purchaseBody: z
+      .strictObject({
+        sku: skuSchema.optional(),
+        quantity: z.number().int('must be an integer').min(1).max(options.maxQuantity).optional(),
+        userId: printable.optional(),
+      })
+      .optional(),
+    idempotencyKey: printable.optional(),
+    /** a key a lookup needs */
+    requiredIdempotencyKey: printable,
+    viewer: printable.optional(),
+    sku: skuSchema,
+    skuQuery: z.strictObject({ sku: skuSchema.default(options.defaultSku) }),
+    resetQuery: z.strictObject({
+      sku: skuSchema.default(options.defaultSku),
+      amount: wholeNumber(0, 1_000_000_000).default(options.defaultStock),
+    }),
+    productPage: z.strictObject({
+      limit: wholeNumber(1, MAX_PAGE).default(DEFAULT_PAGE),
+      cursor: skuSchema.optional(),
+    }),
+    product: productInputSchema,
+  };
+}
+
+export type RequestSchemas = ReturnType<typeof requestSchemas>;
+
+export function createValidators(options: SchemaOptions): Validators {
+  const schemas = requestSchemas(options);
+  const { purchaseBody, idempotencyKey, skuQuery, resetQuery, productPage } = schemas;
 
   const purchaseOf = (rawBody: unknown, rawKey: unknown): PurchaseRequest => {
     const body = check(purchaseBody, rawBody, 'body');
@@ -84,16 +103,20 @@ export function createValidators(options: {
     purchaseOf,
     skuQuery: (req) => check(skuQuery, req.query, 'query').sku,
     resetQuery: (req) => check(resetQuery, req.query, 'query'),
-    skuParam: (value) => check(skuSchema, value, 'path.sku'),
-    product: (body) => check(productInputSchema, body, 'body'),
+    skuParam: (value) => check(schemas.sku, value, 'path.sku'),
+    product: (body) => check(schemas.product, body, 'body'),
     productPage: (req) => {
       const page = check(productPage, req.query, 'query');
       return { limit: page.limit, after: page.cursor };
     },
     orderLookup: (req) => ({
       sku: check(skuQuery, req.query, 'query').sku,
-      idempotencyKey: check(printable, req.get('idempotency-key'), 'header.Idempotency-Key'),
+      idempotencyKey: check(
+        schemas.requiredIdempotencyKey,
+        req.get('idempotency-key'),
+        'header.Idempotency-Key',
+      ),
     }),
-    viewer: (req) => check(printable.optional(), req.get('x-user-id'), 'header.X-User-Id'),
+    viewer: (req) => check(schemas.viewer, req.get('x-user-id'), 'header.X-User-Id'),
   };
 }

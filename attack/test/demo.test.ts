@@ -154,6 +154,16 @@ describe('npm run demo', () => {
     expect(report.runs.safe?.systemOfRecord).toMatchObject({ orders: 30, inPostgres: 30, findings: [] });
   });
 
+  it('when REDIS_URL points where nothing listens, then it says where and why at once, starts nothing and exits 2', async () => {
+    const demo = runCli('demo', [], { REDIS_URL: 'redis://:secret@127.0.0.1:1', DATABASE_URL: '' });
+    expect(await demo.exited).toBe(2);
+    expect(demo.stderr()).toMatch(
+      /^demo: cannot reach Redis at 127\.0\.0\.1:1 \(REDIS_URL\): ECONNREFUSED\./m,
+    );
+    expect(demo.stderr()).not.toContain('secret');
+    expect(demo.stderr()).not.toMatch(/^fleet:/m);
+  });
+
   it('when no PostgreSQL can be had, then it says so in one line and runs as before', async () => {
     const jsonFile = join(dir, 'no-postgres.json');
     const demo = runCli(

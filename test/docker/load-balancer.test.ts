@@ -101,10 +101,13 @@ describe('haproxy in front of three instances', () => {
     }
   });
 
+  // beforeAll may have failed anywhere (haproxy missing: before the balancer was started)
   afterAll(async () => {
-    if (lb.exitCode === null && lb.signalCode === null) lb.kill('SIGTERM');
-    await lbExited;
     await Promise.all(apps.map((app) => app.stop('SIGKILL')));
+    if (lb as ChildProcess | undefined) {
+      if (lb.exitCode === null && lb.signalCode === null) lb.kill('SIGTERM');
+      await lbExited;
+    }
     await redis.quit();
   });
 

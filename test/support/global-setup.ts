@@ -3,6 +3,7 @@ import type { LocalPostgres } from '../../attack/local/postgres-server';
 import { startRedis } from '../../attack/local/redis-server';
 import type { LocalRedis } from '../../attack/local/redis-server';
 import { migrateDatabase } from './database';
+import { missingPrerequisites } from './prerequisites';
 
 declare global {
   var __flashSaleRedis: LocalRedis | undefined;
@@ -15,6 +16,12 @@ declare global {
  * keep to their own SKUs and never flush or drop anything they did not make.
  */
 export default async function globalSetup(): Promise<void> {
+  // before anything starts: one line saying what to install, rather than a failure deep inside a suite
+  const missing = missingPrerequisites();
+  if (missing !== undefined) {
+    process.stderr.write(`\n${missing}\n`);
+    process.exit(1);
+  }
   if (process.env.REDIS_URL) {
     process.env.TEST_REDIS_URL = process.env.REDIS_URL;
   } else {
