@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { SKU_PATTERN } from './domain/sku';
+import { admissionEnvShape, toAdmissionSettings } from './env/admission-env';
+import type { AdmissionSettings } from './env/admission-env';
 import { commonEnvShape } from './env/common-env';
 import { databaseEnvShape, toDatabaseSettings } from './env/database-env';
 import type { DatabaseSettings } from './env/database-env';
@@ -27,6 +29,7 @@ const schema = z
 
     ...redisEnvShape,
     ...databaseEnvShape,
+    ...admissionEnvShape,
 
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     UNSAFE_ENDPOINT: onOff.optional(),
@@ -74,6 +77,8 @@ export interface Config {
    * on every instance at once; this bounds an unannounced one). 0: no sold-out mark, every purchase asks.
    */
   readonly soldOutMarkTtlMs: number;
+  /** fleet-wide limits on purchase attempts, and the proxies trusted for a client's address */
+  readonly admission: AdmissionSettings;
   /** how long /health reports 503 before the listener closes, so a load balancer stops sending first */
   readonly shutdownDrainMs: number;
   readonly shutdownTimeoutMs: number;
@@ -100,6 +105,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     defaultStock: env.DEFAULT_STOCK,
     maxQuantity: env.MAX_QUANTITY,
     soldOutMarkTtlMs: env.SOLD_OUT_MARK_TTL_MS,
+    admission: toAdmissionSettings(env),
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? (production ? 5000 : 0),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -7,6 +7,8 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { adminAuth, adminCheck } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
+import { rateLimit } from './middleware/rate-limit';
+import type { AttemptLimit } from './middleware/rate-limit';
 import { readJsonBody } from './middleware/read-json-body';
 import { securityHeaders } from './middleware/security-headers';
 import { errorHandler, notFound } from './problem';
@@ -24,6 +26,8 @@ export interface AppDependencies {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** the fleet-wide limits on purchase attempts; none: every attempt is admitted */
+  readonly attemptLimits?: readonly AttemptLimit[];
   /** aborted once the server has closed: what the app subscribed to process-wide is let go */
   readonly closed?: AbortSignal;
 }
@@ -43,6 +47,9 @@ export function createApp(deps: AppDependencies): RequestListener {
   // JSON API answers change with every purchase: computing an ETag per response is wasted work.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // req.ip: the address that many proxies back in X-Forwarded-For; without them, the socket's peer, so
+  // that a client cannot pick the address its attempts are counted under
+  if (config.admission.trustProxy > 0) app.set('trust proxy', config.admission.trustProxy);
 
   const observer = observeRequests(logger, metrics, {
     ...config,
@@ -57,8 +64,10 @@ export function createApp(deps: AppDependencies): RequestListener {
   app.use(readJsonBody({ limit: BODY_LIMIT }));
 
   const validators = createValidators(config);
+  const limits = deps.attemptLimits ?? [];
+  const admission = limits.length > 0 ? rateLimit(limits, metrics, logger) : undefined;
   // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
-  purchaseRoutes(app.router, deps.purchases, validators, metrics, config);
+  purchaseRoutes(app.router, deps.purchases, validators, metrics, { ...config, admission });
   app.use(operationsRoutes(deps.readiness, metrics));
   app.use(
     catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken), adminCheck(config.adminToken)),

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { AppError } from '../../domain/errors';
 import type { PurchaseService } from '../../domain/purchase';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
@@ -9,6 +9,8 @@ import type { Validators } from '../validation';
 
 export interface PurchaseRouteOptions {
   readonly unsafeEndpoint: boolean;
+  /** runs before every purchase the app answers (the fleet-wide rate limits), when there is one */
+  readonly admission?: RequestHandler | undefined;
 }
 
 function outcomeOf(error: unknown): string {
@@ -66,15 +68,17 @@ export function purchaseRoutes(
       });
     };
 
+  const before = options.admission ? [options.admission] : [];
   router.post(
     '/purchase/safe',
+    ...before,
     handle('safe', (req) => service.purchaseSafe(req)),
   );
 
   router.post(
     '/purchase/unsafe',
     options.unsafeEndpoint
-      ? handle('unsafe', (req) => service.purchaseUnsafe(req))
+      ? [...before, handle('unsafe', (req) => service.purchaseUnsafe(req))]
       : () => {
           throw new AppError('unsafe_disabled', 'the unsafe endpoint is disabled here (UNSAFE_ENDPOINT=off)');
         },
