@@ -43,6 +43,11 @@ export interface DeploymentSettings {
   readonly databaseBackupDays: number;
   /** on: `cdk destroy` and a replacing deployment cannot delete the database until it is switched off */
   readonly databaseDeletionProtection: boolean;
+  /**
+   * AWS WAF's rate-based rule: requests one client address may send in any 5 minutes (reads included)
+   * before the edge blocks it; the service's own per-address purchase limit sits below it
+   */
+  readonly wafRequestsPerIpPer5Minutes: number;
   /** the alarm fires when the oldest order not yet in PostgreSQL is older than this many seconds */
   readonly backlogAlarmSeconds: number;
 }
@@ -73,6 +78,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   databaseBackupDays: 7,
   databaseDeletionProtection: true,
   backlogAlarmSeconds: 120,
+  wafRequestsPerIpPer5Minutes: 2000,
 };
 
 export class ContextError extends Error {
@@ -186,5 +192,7 @@ export function readContext(node: Node): DeploymentSettings {
     databaseDeletionProtection: boolean(node, 'databaseDeletionProtection'),
     // the worker reports every 30 s: a shorter threshold would measure its reporting, not the backlog
     backlogAlarmSeconds: integer(node, 'backlogAlarmSeconds', 30, 86_400),
+    // AWS WAF accepts 10 to 2,000,000,000
+    wafRequestsPerIpPer5Minutes: integer(node, 'wafRequestsPerIpPer5Minutes', 10, 2_000_000_000),
   };
 }
