@@ -1,5 +1,7 @@
 import { attackHelp, parseAttackArgs } from './attack-options';
 import { UsageError } from './cli-options';
+import { isFairnessRun } from './fairness/fairness-options';
+import { mainFairness } from './fairness/fairness';
 import { EXIT, interruptOnSigint, runSession } from './run-session';
 import type { Io } from './run-session';
 import { TargetError } from './service-client';
@@ -10,6 +12,7 @@ import { TargetError } from './service-client';
  * 2 for bad arguments or an unreachable target.
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  if (isFairnessRun(argv)) return mainFairness('attack', argv, io);
   let options;
   try {
     options = parseAttackArgs(argv, io.env);

@@ -3,6 +3,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { UsageError } from './cli-options';
+import { isFairnessRun } from './fairness/fairness-options';
+import { mainFairness } from './fairness/fairness';
 import { demoHelp, parseDemoArgs } from './demo-options';
 import { startFleet } from './local/fleet';
 import { startOrderPipeline } from './local/order-pipeline';
@@ -28,6 +30,7 @@ function seconds(sinceMs: number): string {
 }
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  if (isFairnessRun(argv)) return mainFairness('demo', argv, io);
   let options;
   try {
     options = parseDemoArgs(argv, io.env);
