@@ -58,7 +58,8 @@ export function createApp(deps: AppDependencies): RequestListener {
   });
   const headers = securityHeaders();
   // The sold-out fast path (at the end) answers its refusals with these three and nothing else: a
-  // middleware added here that every purchase must pass (a rate limit, an auth check) goes there too.
+  // middleware added here that every purchase must pass (an auth check) goes there too. The rate limits
+  // do not: a sold-out answer takes nothing and costs no round trip, and counting it would cost one.
   app.use(observer.middleware);
   app.use(headers);
   app.use(readJsonBody({ limit: BODY_LIMIT }));
