@@ -16,6 +16,7 @@ export interface FairnessOptions {
   readonly stock: number;
   readonly sku: string;
   readonly tries: number;
+  readonly warmup: number;
   readonly thinkMs: { readonly min: number; readonly max: number };
   readonly jsonFile: string;
   /** attack: the service to measure */
@@ -71,6 +72,15 @@ const CLIENTS: readonly OptionSpec[] = [
     min: 0,
     max: 600_000,
     help: "a buyer's longest think time before a click",
+  },
+  {
+    name: 'warmup',
+    aliases: ['w'],
+    type: 'integer',
+    default: 500,
+    min: 0,
+    max: 1_000_000,
+    help: 'unmeasured purchases first, on a SKU and from clients of their own, so a cold fleet is warm',
   },
   {
     name: 'json',
@@ -191,6 +201,7 @@ export function parseFairnessArgs(
     stock: values.stock as number,
     sku: values.sku as string,
     tries: values.tries as number,
+    warmup: values.warmup as number,
     thinkMs: { min, max },
     jsonFile: values.json as string,
     target: target?.replace(/\/+$/, ''),

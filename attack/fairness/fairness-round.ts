@@ -10,6 +10,8 @@ export interface RoundSettings {
   readonly buyers: number;
   /** attempts a buyer makes at most: a refusal other than sold out sends them back after a pause */
   readonly tries: number;
+  /** unmeasured purchases before the round (0: none) */
+  readonly warmup: number;
   /** a buyer's first click lands after a think time drawn uniformly from [min, max] ms */
   readonly thinkMs: { readonly min: number; readonly max: number };
   readonly adminToken: string | undefined;
@@ -89,8 +91,6 @@ async function attempt(
 /** 10.<group>.<high>.<low>: a distinct address per client, in a private range */
 const address = (group: number, i: number): string => `10.${group}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
-/** warm-up clients: as many as bots and buyers, each address and account used once per round */
-const WARM_UP_ATTEMPTS = 500;
 const WARM_UP_CONCURRENCY = 20;
 
 /**
@@ -99,11 +99,12 @@ const WARM_UP_CONCURRENCY = 20;
  * each from a client of its own, so that no limit counts them against a bot or a buyer.
  */
 async function warmUp(settings: RoundSettings): Promise<void> {
+  if (settings.warmup === 0) return;
   const sku = `${settings.sku}-warmup`;
-  await resetStock(settings.target, sku, WARM_UP_ATTEMPTS, settings.adminToken);
+  await resetStock(settings.target, sku, settings.warmup, settings.adminToken);
   let next = 0;
   const lane = async (): Promise<void> => {
-    for (let i = next++; i < WARM_UP_ATTEMPTS; i = next++) {
+    for (let i = next++; i < settings.warmup; i = next++) {
       await attempt({ ...settings, sku }, { userId: `warm-up-${i}`, address: address(99, i) });
     }
   };

@@ -25,6 +25,7 @@ describe('the fairness mode of attack and demo', () => {
       buyers: 40,
       stock: 100,
       tries: 3,
+      warmup: 500,
       thinkMs: { min: 500, max: 3000 },
       limits: 'both',
       limitPerUser: 1,
@@ -63,6 +64,7 @@ describe('the fairness mode of attack and demo', () => {
         bots: 3,
         buyers: 5,
         tries: 2,
+        warmup: 20,
         thinkMs: { min: 0, max: 50 },
         adminToken: TEST_ADMIN_TOKEN,
       });
