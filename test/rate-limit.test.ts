@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { rateLimitKeyPrefix } from '../app/redis/keys';
 import { startRedis } from '../attack/local/redis-server';
 import type { LocalRedis } from '../attack/local/redis-server';
 import { spawnApp } from './support/app-process';
@@ -100,6 +101,21 @@ describe('fleet-wide rate limits across app processes on one Redis', () => {
     expect(
       await metric(instance(0), /^flashsale_rate_limited_total\{limit="user"\} (\d+)$/m),
     ).toBeGreaterThan(0);
+  });
+
+  it('when a buyer sends invalid purchases under the limit, then each gets its 400 and none is counted', async () => {
+    const sku = uniqueSku('rl-bad');
+    await restock(instance(0), sku, 10);
+    const userId = `${sku}-dave`;
+
+    for (let i = 0; i < 4; i += 1) {
+      expect((await buy(instance(i), { sku, userId, quantity: 0 })).status).toBe(400);
+    }
+    const valid = await buy(instance(0), { sku, userId });
+
+    expect(valid.status).toBe(200);
+    expect(valid.headers?.get('ratelimit')).toMatch(/^"user";r=2;t=\d+$/);
+    expect(await client.exists(`${rateLimitKeyPrefix.user}:${userId}`)).toBe(1);
   });
 
   it('when a client sends a different X-Forwarded-For each time to a service that trusts no proxy, then it is still counted under its own address', async () => {

@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
 import express from 'express';
+import type { Request } from 'express';
 import type { Config } from '../config';
 import type { Catalogue } from '../domain/catalogue';
 import type { PurchaseService } from '../domain/purchase';
@@ -66,7 +67,14 @@ export function createApp(deps: AppDependencies): RequestListener {
 
   const validators = createValidators(config);
   const limits = deps.attemptLimits ?? [];
-  const admission = limits.length > 0 ? rateLimit(limits, metrics, logger) : undefined;
+  const validPurchase = (req: Request) => {
+    try {
+      return validators.purchase(req);
+    } catch {
+      return undefined;
+    }
+  };
+  const admission = limits.length > 0 ? rateLimit(limits, validPurchase, metrics, logger) : undefined;
   // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
   purchaseRoutes(app.router, deps.purchases, validators, metrics, { ...config, admission });
   app.use(operationsRoutes(deps.readiness, metrics));

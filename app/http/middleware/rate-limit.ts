@@ -18,15 +18,15 @@ export interface AttemptLimit {
   ): Promise<{ readonly allowed: boolean; readonly remaining: number; readonly resetMs: number }>;
 }
 
-/** a user id as the purchase schema accepts it; anything else is left to the route's 400 */
-const USER_ID = /^[\x20-\x7e]{1,128}$/;
+/** what the limits need of a purchase: undefined when it is not a valid one (the route answers its 400) */
+export type PurchaseOf = (req: Request) => { readonly userId?: string | undefined } | undefined;
 
-function keyOf(scope: LimitScope, req: Request): string | undefined {
-  if (scope === 'ip') return req.ip;
-  const body: unknown = req.body;
-  if (typeof body !== 'object' || body === null || !('userId' in body)) return undefined;
-  const userId = body.userId;
-  return typeof userId === 'string' && USER_ID.test(userId) ? userId : undefined;
+function keyOf(
+  scope: LimitScope,
+  req: Request,
+  purchase: { readonly userId?: string | undefined },
+): string | undefined {
+  return scope === 'ip' ? req.ip : purchase.userId;
 }
 
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
@@ -38,11 +38,19 @@ const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
  * RateLimit-Policy fields of draft-ietf-httpapi-ratelimit-headers; an admitted one carries the same two
  * fields, so a client can slow down before it is refused.
  *
+ * A request that is not a valid purchase is not counted: the route answers it 400, and bad input changes
+ * nothing, a limit's counter included.
+ *
  * A limit that cannot be counted (Redis unreachable) admits the attempt: the limiter exists to share
  * stock fairly, and refusing every buyer during an outage shares nothing. The failure is counted, and
  * logged once per outage rather than once per purchase.
  */
-export function rateLimit(limits: readonly AttemptLimit[], metrics: Metrics, logger: Logger): RequestHandler {
+export function rateLimit(
+  limits: readonly AttemptLimit[],
+  purchaseOf: PurchaseOf,
+  metrics: Metrics,
+  logger: Logger,
+): RequestHandler {
   const policy = limits
     .map((limit) => `"${limit.scope}";q=${limit.points};w=${limit.windowSeconds}`)
     .join(', ');
@@ -55,8 +63,10 @@ export function rateLimit(limits: readonly AttemptLimit[], metrics: Metrics, log
   };
 
   const admit = async (req: Request, res: Response): Promise<boolean> => {
+    const purchase = purchaseOf(req);
+    if (purchase === undefined) return true;
     const applying = limits.flatMap((limit) => {
-      const key = keyOf(limit.scope, req);
+      const key = keyOf(limit.scope, req, purchase);
       return key === undefined ? [] : [{ limit, key }];
     });
     const counts = await Promise.allSettled(
