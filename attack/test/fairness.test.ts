@@ -65,7 +65,7 @@ describe('the fairness mode of attack and demo', () => {
         buyers: 5,
         tries: 2,
         warmup: 20,
-        thinkMs: { min: 0, max: 50 },
+        thinkMs: { min: 100, max: 200 },
         adminToken: TEST_ADMIN_TOKEN,
       });
 
