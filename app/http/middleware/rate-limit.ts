@@ -32,6 +32,13 @@ function keyOf(
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 /**
+ * After a failure the limits are left alone this long, every attempt admitted uncounted, then asked again:
+ * a Redis that accepts commands and does not answer them would otherwise add its command timeout to every
+ * purchase, on top of the purchase's own.
+ */
+export const FAIL_OPEN_MS = 1000;
+
+/**
  * The purchase routes' admission: every attempt is counted against each limit that applies (the buyer
  * named by the body's userId, the client's address as Express reads it under `trust proxy`), fleet wide,
  * and one over any limit is answered 429 `rate_limited` with Retry-After and the RateLimit and
@@ -43,23 +50,27 @@ const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
  *
  * A limit that cannot be counted (Redis unreachable) admits the attempt: the limiter exists to share
  * stock fairly, and refusing every buyer during an outage shares nothing. The failure is counted, and
- * logged once per outage rather than once per purchase.
+ * logged once per outage rather than once per purchase; for FAIL_OPEN_MS after it, the limits are not
+ * asked at all.
  */
 export function rateLimit(
   limits: readonly AttemptLimit[],
   purchaseOf: PurchaseOf,
   metrics: Metrics,
   logger: Logger,
+  now: () => number = Date.now,
 ): RequestHandler {
   const policy = limits
     .map((limit) => `"${limit.scope}";q=${limit.points};w=${limit.windowSeconds}`)
     .join(', ');
   let failing = false;
+  let askAgainAt = 0;
 
   const failedOpen = (error: unknown): void => {
     metrics.rateLimiterFailure();
     if (!failing) logger.warn({ err: error }, 'rate limiter unavailable: purchases are admitted unlimited');
     failing = true;
+    askAgainAt = now() + FAIL_OPEN_MS;
   };
 
   const admit = async (req: Request, res: Response): Promise<boolean> => {
@@ -69,6 +80,10 @@ export function rateLimit(
       const key = keyOf(limit.scope, req, purchase);
       return key === undefined ? [] : [{ limit, key }];
     });
+    if (now() < askAgainAt) {
+      for (let i = 0; i < applying.length; i += 1) metrics.rateLimiterFailure();
+      return true;
+    }
     const counts = await Promise.allSettled(
       applying.map(async ({ limit, key }) => ({ scope: limit.scope, ...(await limit.take(key)) })),
     );
