@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { SKU_PATTERN } from './domain/sku';
+import { admissionEnvShape, toAdmissionSettings } from './env/admission-env';
+import type { AdmissionSettings } from './env/admission-env';
 import { commonEnvShape } from './env/common-env';
 import { databaseEnvShape, toDatabaseSettings } from './env/database-env';
 import type { DatabaseSettings } from './env/database-env';
@@ -27,6 +29,7 @@ const schema = z
 
     ...redisEnvShape,
     ...databaseEnvShape,
+    ...admissionEnvShape,
 
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     UNSAFE_ENDPOINT: onOff.optional(),
@@ -82,6 +85,8 @@ export interface Config {
    * format on stdout (app/observability/service-figures.ts); undefined: none (the default, off AWS)
    */
   readonly serviceFiguresIntervalMs: number | undefined;
+  /** fleet-wide limits on purchase attempts, and the proxies trusted for a client's address */
+  readonly admission: AdmissionSettings;
   /** how long /health reports 503 before the listener closes, so a load balancer stops sending first */
   readonly shutdownDrainMs: number;
   readonly shutdownTimeoutMs: number;
@@ -109,6 +114,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     maxQuantity: env.MAX_QUANTITY,
     soldOutMarkTtlMs: env.SOLD_OUT_MARK_TTL_MS,
     serviceFiguresIntervalMs: env.METRICS_EMF === 'on' ? env.METRICS_EMF_INTERVAL_MS : undefined,
+    admission: toAdmissionSettings(env),
     shutdownDrainMs: env.SHUTDOWN_DRAIN_MS ?? (production ? 5000 : 0),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
   };

@@ -15,6 +15,7 @@ import { startServiceFigures } from './observability/service-figures';
 import { PostgresOrderArchive } from './postgres/order-archive';
 import { createPool } from './postgres/pool';
 import { createRedisClient, createSubscriberClient, keepConnected } from './redis/client';
+import { RedisAttemptLimit } from './redis/rate-limits';
 import { RedisInventoryStore } from './redis/inventory-store';
 import { watchForDataLoss } from './redis/data-loss-watch';
 import { listenForRestocks } from './redis/restock-listener';
@@ -143,6 +144,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     },
   );
 
+  const { perUser, perIp, windowMs } = config.admission;
+  const attemptLimits = [
+    ...(perUser > 0 ? [new RedisAttemptLimit(redis, 'user', perUser, windowMs)] : []),
+    ...(perIp > 0 ? [new RedisAttemptLimit(redis, 'ip', perIp, windowMs)] : []),
+  ];
+
   const appClosed = new AbortController();
   const app = createApp({
     config,
@@ -154,6 +161,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     catalogue,
     logger,
     metrics,
+    attemptLimits,
     readiness: {
       isReady: () => scriptsLoaded,
       isDraining: () => draining,
@@ -178,7 +186,15 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   server.listen(config.port);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, redisMode: config.redis.mode, unsafeEndpoint: config.unsafeEndpoint }, 'listening');
+  logger.info(
+    {
+      port,
+      redisMode: config.redis.mode,
+      unsafeEndpoint: config.unsafeEndpoint,
+      rateLimits: { perUser, perIp, windowMs, trustProxy: config.admission.trustProxy },
+    },
+    'listening',
+  );
   if (config.adminToken === undefined) {
     logger.warn('ADMIN_TOKEN is not set: admin routes are open (allowed only outside production)');
   }

@@ -2,6 +2,8 @@ import { attackHelp, parseAttackArgs } from './attack-options';
 import { UsageError } from './cli-options';
 import { startLive } from './live/start-live';
 import { stormFeed } from './live/storm-feed';
+import { isFairnessRun } from './fairness/fairness-options';
+import { mainFairness } from './fairness/fairness';
 import { EXIT, interruptOnSigint, runSession } from './run-session';
 import type { Io } from './run-session';
 import { TargetError } from './service-client';
@@ -12,6 +14,7 @@ import { TargetError } from './service-client';
  * 2 for bad arguments or an unreachable target.
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  if (isFairnessRun(argv)) return mainFairness('attack', argv, io);
   let options;
   try {
     options = parseAttackArgs(argv, io.env);

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { failoverDemo } from './chaos/failover-demo';
 import { UsageError } from './cli-options';
+import { isFairnessRun } from './fairness/fairness-options';
+import { mainFairness } from './fairness/fairness';
 import { demoHelp, parseDemoArgs } from './demo-options';
 import { startLive } from './live/start-live';
 import { stormFeed } from './live/storm-feed';
@@ -32,6 +34,7 @@ function seconds(sinceMs: number): string {
 }
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
+  if (isFairnessRun(argv)) return mainFairness('demo', argv, io);
   let options;
   try {
     options = parseDemoArgs(argv, io.env);

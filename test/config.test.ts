@@ -27,6 +27,26 @@ describe('configuration', () => {
     ).toBe(true);
   });
 
+  it('when the rate limits are not set, then they are off outside production and on in production', () => {
+    expect(loadConfig({}).admission).toEqual({ perUser: 0, perIp: 0, windowMs: 60_000, trustProxy: 0 });
+    expect(loadConfig({ NODE_ENV: 'production', ADMIN_TOKEN: 'x'.repeat(32) }).admission).toEqual({
+      perUser: 10,
+      perIp: 100,
+      windowMs: 60_000,
+      trustProxy: 0,
+    });
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        ADMIN_TOKEN: 'x'.repeat(32),
+        RATE_LIMIT_PER_USER: '0',
+        RATE_LIMIT_PER_IP: '20',
+        RATE_LIMIT_WINDOW_MS: '10000',
+        TRUST_PROXY: '1',
+      }).admission,
+    ).toEqual({ perUser: 0, perIp: 20, windowMs: 10_000, trustProxy: 1 });
+  });
+
   it('when a rediss:// URL carries credentials, then TLS is on and they are used', () => {
     const config = loadConfig({ REDIS_URL: 'rediss://app:s%40cret@cache.internal:6380' });
     expect(config.redis).toMatchObject({
@@ -62,6 +82,11 @@ describe('configuration', () => {
     ['MAX_QUANTITY', { MAX_QUANTITY: '0' }],
     ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['RATE_LIMIT_PER_USER', { RATE_LIMIT_PER_USER: '-1' }],
+    ['RATE_LIMIT_PER_IP', { RATE_LIMIT_PER_IP: 'lots' }],
+    ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '1500' }],
+    ['RATE_LIMIT_WINDOW_MS', { RATE_LIMIT_WINDOW_MS: '500' }],
+    ['TRUST_PROXY', { TRUST_PROXY: 'true' }],
     ['REDIS_WAIT_TIMEOUT_MS', { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '500' }],
     [
       'REDIS_WAIT_TIMEOUT_MS',

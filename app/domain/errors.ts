@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'sold_out'
   | 'limit_exceeded'
   | 'idempotency_key_reused'
+  | 'rate_limited'
   | 'store_unavailable'
   | 'purchase_outcome_unknown'
   | 'store_out_of_memory'
@@ -34,6 +35,7 @@ const TITLES: Record<ErrorCode, [status: number, title: string]> = {
   sold_out: [409, 'Sold out'],
   limit_exceeded: [409, 'Per-user limit exceeded'],
   idempotency_key_reused: [422, 'Idempotency key reused'],
+  rate_limited: [429, 'Too many requests'],
   store_unavailable: [503, 'Store unavailable'],
   purchase_outcome_unknown: [503, 'Purchase outcome unknown'],
   store_out_of_memory: [503, 'Store out of memory'],

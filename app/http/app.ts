@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
 import express from 'express';
+import type { Request } from 'express';
 import type { Config } from '../config';
 import type { Catalogue } from '../domain/catalogue';
 import type { PurchaseService } from '../domain/purchase';
@@ -8,6 +9,8 @@ import type { Metrics } from '../observability/metrics';
 import type { UnsafePurchase } from '../unsafe-demo/unsafe-purchase';
 import { adminAuth, adminCheck } from './middleware/admin-auth';
 import { observeRequests } from './middleware/observe-requests';
+import { rateLimit } from './middleware/rate-limit';
+import type { AttemptLimit } from './middleware/rate-limit';
 import { readJsonBody } from './middleware/read-json-body';
 import { securityHeaders } from './middleware/security-headers';
 import { methodNotAllowed } from './method-not-allowed';
@@ -31,6 +34,8 @@ export interface AppDependencies {
   readonly readiness: Readiness;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** the fleet-wide limits on purchase attempts; none: every attempt is admitted */
+  readonly attemptLimits?: readonly AttemptLimit[];
   /** aborted once the server has closed: what the app subscribed to process-wide is let go */
   readonly closed?: AbortSignal;
 }
@@ -50,6 +55,9 @@ export function createApp(deps: AppDependencies): RequestListener {
   // JSON API answers change with every purchase: computing an ETag per response is wasted work.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  // req.ip: the address that many proxies back in X-Forwarded-For; without them, the socket's peer, so
+  // that a client cannot pick the address its attempts are counted under
+  if (config.admission.trustProxy > 0) app.set('trust proxy', config.admission.trustProxy);
 
   const observer = observeRequests(logger, metrics, {
     ...config,
@@ -58,14 +66,24 @@ export function createApp(deps: AppDependencies): RequestListener {
   });
   const headers = securityHeaders();
   // The sold-out fast path (at the end) answers its refusals with these three and nothing else: a
-  // middleware added here that every purchase must pass (a rate limit, an auth check) goes there too.
+  // middleware added here that every purchase must pass (an auth check) goes there too. The rate limits
+  // do not: a sold-out answer takes nothing and costs no round trip, and counting it would cost one.
   app.use(observer.middleware);
   app.use(headers);
   app.use(readJsonBody({ limit: BODY_LIMIT }));
 
   const validators = createValidators(config);
+  const limits = deps.attemptLimits ?? [];
+  const validPurchase = (req: Request) => {
+    try {
+      return validators.purchase(req);
+    } catch {
+      return undefined;
+    }
+  };
+  const admission = limits.length > 0 ? rateLimit(limits, validPurchase, metrics, logger) : undefined;
   // the purchase routes first, on the app itself: they are the traffic, every router before them a detour
-  purchaseRoutes(app.router, deps.purchases, validators, metrics, { unsafe: deps.unsafePurchase });
+  purchaseRoutes(app.router, deps.purchases, validators, metrics, { unsafe: deps.unsafePurchase, admission });
   app.use(operationsRoutes(deps.readiness, metrics));
   app.use(
     catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken), adminCheck(config.adminToken)),

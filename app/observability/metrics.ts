@@ -44,6 +44,18 @@ export class Metrics {
   private readonly httpChildren = new Children((route: string, status: number) =>
     this.httpDuration.labels(route, String(status)),
   );
+  private readonly rateLimitRefusals = new Counter({
+    name: 'flashsale_rate_limited_total',
+    help: 'Purchase attempts refused with 429 by a fleet-wide rate limit, by limit (user, ip)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly rateLimiterFailures = new Counter({
+    name: 'flashsale_rate_limiter_failures_total',
+    help: 'Purchase attempts a rate limit could not count (Redis unreachable) and admitted unlimited',
+    registers: [this.registry],
+  });
 
   constructor(collectDefaults = true) {
     if (collectDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'flashsale_' });
@@ -59,6 +71,14 @@ export class Metrics {
 
   redisDataLoss(): void {
     this.redisDataLosses.inc();
+  }
+
+  rateLimited(limit: 'user' | 'ip'): void {
+    this.rateLimitRefusals.labels(limit).inc();
+  }
+
+  rateLimiterFailure(): void {
+    this.rateLimiterFailures.inc();
   }
 
   redisError(kind: 'unavailable' | 'no_answer' | 'oom' | 'reply'): void {

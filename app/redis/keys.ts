@@ -57,3 +57,13 @@ export const restockChannel = `${PREFIX}:restock`;
  * sorted set at start-up (`adoptLegacyCatalogue`), so that a deployment upgraded in place lists every SKU.
  */
 export const legacyCatalogueKey = `${PREFIX}:products`;
+
+/**
+ * Prefixes of the fleet-wide rate-limit counters (app/redis/rate-limits.ts): one string per buyer or client
+ * address per window, `fs:ratelimit:user:<userId>` and `fs:ratelimit:ip:<address>`, expiring with the
+ * window. A counter is one key touched alone, so it may live in any Cluster slot.
+ */
+export const rateLimitKeyPrefix = {
+  user: `${PREFIX}:ratelimit:user`,
+  ip: `${PREFIX}:ratelimit:ip`,
+} as const;

@@ -68,6 +68,8 @@ export function bootScript(p: BootScriptParams): string[] {
   const settings = [
     'NODE_ENV=production',
     `PORT=${p.servicePort}`,
+    // behind the ALB, one proxy: the client's address is the last one in X-Forwarded-For
+    'TRUST_PROXY=1',
     `UNSAFE_ENDPOINT=${p.unsafeEndpoint ? 'on' : 'off'}`,
     `REDIS_WAIT_REPLICAS=${p.waitReplicas}`,
     `SHUTDOWN_DRAIN_MS=${p.shutdown.drainMs}`,

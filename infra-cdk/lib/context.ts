@@ -44,6 +44,11 @@ export interface DeploymentSettings {
   readonly databaseBackupDays: number;
   /** on: `cdk destroy` and a replacing deployment cannot delete the database until it is switched off */
   readonly databaseDeletionProtection: boolean;
+  /**
+   * AWS WAF's rate-based rule: requests one client address may send in any 5 minutes (reads included)
+   * before the edge blocks it; the service's own per-address purchase limit sits below it
+   */
+  readonly wafRequestsPerIpPer5Minutes: number;
   /** the alarm fires when the oldest order not yet in PostgreSQL is older than this many seconds */
   readonly backlogAlarmSeconds: number;
   /**
@@ -86,6 +91,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   disposable: false,
   alarmEmail: undefined,
   alarmTopicArn: undefined,
+  wafRequestsPerIpPer5Minutes: 2000,
 };
 
 export class ContextError extends Error {
@@ -224,5 +230,7 @@ export function readContext(node: Node): DeploymentSettings {
     disposable,
     alarmEmail,
     alarmTopicArn,
+    // AWS WAF accepts 10 to 2,000,000,000
+    wafRequestsPerIpPer5Minutes: integer(node, 'wafRequestsPerIpPer5Minutes', 10, 2_000_000_000),
   };
 }

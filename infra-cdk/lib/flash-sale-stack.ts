@@ -11,6 +11,7 @@ import { LoadBalancer } from './load-balancer';
 import { Monitoring } from './monitoring';
 import { Network } from './network';
 import { ServiceSecrets } from './service-secrets';
+import { WebAcl } from './web-acl';
 
 /** the port the image listens on (PORT in the Dockerfile) */
 const SERVICE_PORT = 3000;
@@ -59,6 +60,12 @@ export class FlashSaleStack extends Stack {
       certificateArn: settings.certificateArn,
       healthCheck: TARGET_HEALTH_CHECK,
       shutdown,
+    });
+
+    new WebAcl(this, 'WebAcl', {
+      alb: loadBalancer.alb,
+      requestsPerIpPer5Minutes: settings.wafRequestsPerIpPer5Minutes,
+      logRetentionDays: settings.logRetentionDays,
     });
 
     const fleet = new Fleet(this, 'Fleet', {

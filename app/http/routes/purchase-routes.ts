@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { AppError } from '../../domain/errors';
 import type { PurchaseService } from '../../domain/purchase';
 import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/types';
@@ -11,6 +11,8 @@ import type { Validators } from '../validation';
 export interface PurchaseRouteOptions {
   /** the race demo's purchase; undefined when the endpoint is off (UNSAFE_ENDPOINT=off) */
   readonly unsafe: UnsafePurchase | undefined;
+  /** runs before every purchase the app answers (the fleet-wide rate limits), when there is one */
+  readonly admission?: RequestHandler | undefined;
 }
 
 function outcomeOf(error: unknown): string {
@@ -68,8 +70,10 @@ export function purchaseRoutes(
       });
     };
 
+  const before = options.admission ? [options.admission] : [];
   router.post(
     '/purchase/safe',
+    ...before,
     handle('safe', (req) => service.purchaseSafe(req)),
   );
 
@@ -77,7 +81,7 @@ export function purchaseRoutes(
   router.post(
     '/purchase/unsafe',
     unsafe
-      ? handle('unsafe', (req) => unsafe.buy(req))
+      ? [...before, handle('unsafe', (req) => unsafe.buy(req))]
       : () => {
           throw new AppError('unsafe_disabled', 'the unsafe endpoint is disabled here (UNSAFE_ENDPOINT=off)');
         },
