@@ -27,6 +27,7 @@ describe('the OpenAPI document, against the running service', () => {
   let redis: LocalRedis;
   let app: AppProcess;
   let unsafeOff: AppProcess | undefined;
+  let limited: AppProcess | undefined;
   let contract: OpenApiContract;
   const violations: string[] = [];
 
@@ -34,16 +35,18 @@ describe('the OpenAPI document, against the running service', () => {
     redis = await startRedis();
     const env = { REDIS_URL: redis.url, ADMIN_TOKEN: TEST_ADMIN_TOKEN, REDIS_COMMAND_TIMEOUT_MS: '300' };
     // a process started here and not stopped (a failed start) is killed by the test environment
-    [app, unsafeOff] = await Promise.all([
+    [app, unsafeOff, limited] = await Promise.all([
       spawnApp({ ...env, UNSAFE_ENDPOINT: 'on' }),
       spawnApp({ ...env, UNSAFE_ENDPOINT: 'off' }),
+      // the fleet-wide rate limits on, so that their 429 and headers are checked too
+      spawnApp({ ...env, UNSAFE_ENDPOINT: 'on', RATE_LIMIT_PER_USER: '2', RATE_LIMIT_WINDOW_MS: '60000' }),
     ]);
     const res = await fetch(`${app.url}/openapi.json`);
     contract = new OpenApiContract((await res.json()) as Record<string, unknown>);
   });
 
   afterAll(async () => {
-    await Promise.all([app.stop(), unsafeOff?.stop()]);
+    await Promise.all([app.stop(), unsafeOff?.stop(), limited?.stop()]);
     await redis.stop();
   });
 
@@ -227,6 +230,28 @@ describe('the OpenAPI document, against the running service', () => {
       status: 404,
     });
     expect(await call({ path: `/orders?sku=${sku}` })).toMatchObject({ status: 400 });
+    expect(violations).toEqual([]);
+  });
+
+  it('when the rate limits admit and refuse purchases, every answer keeps the document', async () => {
+    const sku = uniqueSku('contract-limits');
+    await put(sku, { name: 'Limits', price: 1, stock: 10 });
+    const base = limited?.url ?? '';
+    for (const method of ['safe', 'unsafe']) {
+      const statuses: number[] = [];
+      let refused: Headers | undefined;
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const answer = await call(
+          { path: `/purchase/${method}`, body: { sku, userId: `rl-${method}` } },
+          base,
+        );
+        statuses.push(answer.status);
+        if (answer.status === 429) refused = answer.headers;
+      }
+      expect(statuses).toEqual([200, 200, 429]);
+      expect(refused?.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused?.get('ratelimit-policy')).toContain('"user";q=2');
+    }
     expect(violations).toEqual([]);
   });
 

@@ -12,7 +12,7 @@ import { auth, startTestService, testConfig, uniqueSku } from '../support/fixtur
 import type { TestService } from '../support/fixtures';
 import { startPrimaryEndpoint } from '../support/primary-endpoint';
 import type { PrimaryEndpoint } from '../support/primary-endpoint';
-import { isReplicaSynced } from '../support/redis-sentinel';
+import { isReplicaSynced } from '../../attack/local/sentinel-group';
 
 /**
  * A failover as ElastiCache makes one: the primary endpoint moves to the promoted replica, and the former

@@ -50,6 +50,16 @@ const RESPONSE_HEADERS: Readonly<Record<ResponseHeader | 'X-Instance-Id', Json>>
     schema: { type: 'string', pattern: '^\\d+$' },
   },
   Allow: { description: 'The methods this path takes.', schema: { type: 'string' } },
+  RateLimit: {
+    description:
+      'The quota left under each rate limit that applies (draft-ietf-httpapi-ratelimit-headers): `"user";r=<left>;t=<seconds to reset>`. Sent when the fleet-wide rate limits are on.',
+    schema: { type: 'string' },
+  },
+  'RateLimit-Policy': {
+    description:
+      'The rate limits that apply (draft-ietf-httpapi-ratelimit-headers): `"user";q=<attempts>;w=<window seconds>`. Sent when the fleet-wide rate limits are on.',
+    schema: { type: 'string' },
+  },
   'WWW-Authenticate': { description: 'The scheme the admin routes take.', schema: { type: 'string' } },
 };
 
@@ -109,6 +119,7 @@ function problemResponses(codes: readonly ErrorCode[]): Json {
     [...byStatus].map(([status, sameStatus]) => {
       const headers = ['X-Instance-Id'];
       if (status === 503) headers.push('Retry-After');
+      if (status === 429) headers.push('Retry-After', 'RateLimit-Policy');
       if (status === 401) headers.push('WWW-Authenticate');
       return [
         String(status),

@@ -15,7 +15,8 @@ import {
 export type HttpMethod = 'get' | 'post' | 'put';
 
 /** a response header by its name in the document's components (document.ts describes each) */
-export type ResponseHeader = 'Idempotent-Replayed' | 'Retry-After' | 'Allow' | 'WWW-Authenticate';
+export type ResponseHeader =
+  'Idempotent-Replayed' | 'Retry-After' | 'Allow' | 'WWW-Authenticate' | 'RateLimit' | 'RateLimit-Policy';
 
 export interface SuccessResponse {
   readonly description: string;
@@ -85,11 +86,12 @@ export function operations(schemas: RequestSchemas): Operation[] {
       200: {
         description: 'Bought. A retry answered from its Idempotency-Key carries `Idempotent-Replayed: true`.',
         schema: purchaseAnswerSchema,
-        headers: ['Idempotent-Replayed'],
+        headers: ['Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy'],
       },
     },
     problems: [
       ...JSON_BODY,
+      'rate_limited',
       ...(method === 'unsafe' ? (['unsafe_disabled'] as const) : []),
       'unknown_sku',
       'sold_out',

@@ -28,6 +28,8 @@ export const PROBLEM_WHEN: Record<ErrorCode, string> = {
     "The purchase would take the user past the SKU's per-user limit. `allowed` says how many more units this user may buy. Nothing changed.",
   idempotency_key_reused:
     'The Idempotency-Key was already used for a purchase with another quantity or user. Nothing changed; use a new key for a new purchase.',
+  rate_limited:
+    'This buyer (`userId`) or this client address has used up its purchase attempts for the window (`RATE_LIMIT_PER_USER`, `RATE_LIMIT_PER_IP`, fleet wide). Sent with `Retry-After`, `RateLimit` and `RateLimit-Policy`. Nothing changed; retry after `Retry-After` seconds.',
   store_unavailable:
     'Redis (or, for an order lookup, PostgreSQL) cannot be reached; nothing was sent to it. Sent with `Retry-After`; retrying is safe.',
   purchase_outcome_unknown:
