@@ -105,7 +105,7 @@ describe('npm run bench:export', () => {
       encoding: 'utf8',
     });
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('usage: npm run bench -- [options]');
+    expect(result.stdout).toContain('Usage: npm run bench -- [options]');
     // npm prints a banner for every script it runs: the build's would be there
     expect(result.stdout).not.toContain('flash-sale@0.1.0 build');
   });

@@ -48,9 +48,9 @@ describe('the programs npm test needs', () => {
       CHROMIUM_BIN: nothing,
     };
     expect(missingPrerequisites(bare)).toBe(
-      'npm test needs redis-server, redis-cli, haproxy, jq, PostgreSQL (initdb, postgres), chromium: ' +
-        'sudo apt-get install redis-server redis-tools haproxy jq postgresql chromium (Debian/Ubuntu) ' +
-        'or brew install redis haproxy jq postgresql@16 && brew install --cask chromium (macOS)',
+      'npm test needs redis-server, redis-cli, haproxy, jq, shellcheck, PostgreSQL (initdb, postgres), chromium: ' +
+        'sudo apt-get install redis-server redis-tools haproxy jq shellcheck postgresql chromium (Debian/Ubuntu) ' +
+        'or brew install redis haproxy jq shellcheck postgresql@16 && brew install --cask chromium (macOS)',
     );
     expect(missingPrerequisites({ ...bare, DATABASE_URL: 'postgres://elsewhere/db' })).not.toContain(
       'PostgreSQL',

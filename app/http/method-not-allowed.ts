@@ -5,6 +5,7 @@ import { sendProblem } from './problem';
 
 interface KnownPath {
   readonly pattern: RegExp;
+  readonly methods: ReadonlySet<string>;
   readonly allow: string;
 }
 
@@ -32,11 +33,14 @@ export function methodNotAllowed(operations: readonly Operation[]): RequestHandl
   }
   const known: KnownPath[] = [...methods].map(([path, set]) => ({
     pattern: patternOf(path),
+    methods: set,
     allow: [...set].join(', '),
   }));
   return (req, res, next) => {
     const match = known.find((candidate) => candidate.pattern.test(req.path));
-    if (!match) {
+    // a method the path takes reached here only because its route refused this spelling of the path
+    // (the operations routes take their exact, lower-case paths only): that is "no route", not 405
+    if (!match || match.methods.has(req.method)) {
       next();
       return;
     }
