@@ -76,19 +76,13 @@ export function headerValue(headers: Record<string, unknown>, name: string): str
   return 'unknown';
 }
 
-function errorCode(body: string): string | undefined {
+/** one member of a JSON answer, when the body is JSON and the member has the type asked for */
+export function answerField(body: string, name: string, type: 'string'): string | undefined;
+export function answerField(body: string, name: string, type: 'number'): number | undefined;
+export function answerField(body: string, name: string, type: 'string' | 'number'): unknown {
   try {
-    const parsed = JSON.parse(body) as { code?: unknown };
-    return typeof parsed.code === 'string' ? parsed.code : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function remaining(body: string): number | undefined {
-  try {
-    const parsed = JSON.parse(body) as { remaining?: unknown };
-    return typeof parsed.remaining === 'number' ? parsed.remaining : undefined;
+    const value = (JSON.parse(body) as Record<string, unknown>)[name];
+    return typeof value === type ? value : undefined;
   } catch {
     return undefined;
   }
@@ -155,10 +149,10 @@ export async function runAttack(settings: RunSettings, hooks: RunHooks = {}): Pr
     increment(statuses, String(status));
     if (status === 200) {
       sold += 1;
-      stockLeft = remaining(body) ?? stockLeft;
+      stockLeft = answerField(body, 'remaining', 'number') ?? stockLeft;
       soldAtMs.push(Date.now() - started);
       increment(soldByInstance, instance);
-    } else if (status === 409 && errorCode(body) === 'sold_out') {
+    } else if (status === 409 && answerField(body, 'code', 'string') === 'sold_out') {
       soldOut += 1;
     } else {
       failed += 1;

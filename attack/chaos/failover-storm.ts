@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
-import { headerValue } from '../run-attack';
+import { answerField, headerValue } from '../run-attack';
 import type { StormAnswer } from './failover-result';
 
 /**
@@ -21,15 +21,6 @@ export interface Storm {
 /** a storm that nobody stops ends after this long */
 const CAP_SECONDS = 60;
 
-function orderIdOf(body: string): string | undefined {
-  try {
-    const parsed = JSON.parse(body) as { orderId?: unknown };
-    return typeof parsed.orderId === 'string' ? parsed.orderId : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export function startStorm(options: {
   readonly target: string;
   readonly sku: string;
@@ -44,7 +35,7 @@ export function startStorm(options: {
     _context: object,
     headers: IncomingHttpHeaders | undefined,
   ): void => {
-    const orderId = status === 200 ? orderIdOf(body) : undefined;
+    const orderId = status === 200 ? answerField(body, 'orderId', 'string') : undefined;
     answers.push({
       at: elapsedMs(),
       status,
