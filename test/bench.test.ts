@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { loadConfig } from '../app/config';
 import { parseExportBenchArgs } from '../attack/bench/export-bench';
 import { parseBenchArgs } from '../attack/bench/options';
+import { benchServiceEnv } from '../attack/bench/servers';
 import { formatSummary, median, summarize } from '../attack/bench/report';
 import type { Measurement, ScenarioName } from '../attack/bench/report';
 
@@ -34,6 +36,13 @@ describe('npm run bench', () => {
     expect(() => parseBenchArgs(['--rounds', '0x10'])).toThrow(/--rounds/);
     expect(() => parseBenchArgs(['--rounds', '2e0'])).toThrow(/--rounds/);
     expect(() => parseBenchArgs(['--nope'])).toThrow();
+  });
+
+  it('when the service is started, then it runs as in production but admits every request of the one address the load comes from', () => {
+    const config = loadConfig(benchServiceEnv('redis://127.0.0.1:1', 'a'.repeat(32)));
+    expect(config.env).toBe('production');
+    // production's per-address limit would answer 429 after 100 requests a minute: the bench would measure that
+    expect(config.admission).toMatchObject({ perUser: 0, perIp: 0 });
   });
 
   const m = (scenario: ScenarioName, round: number, rps: number): Measurement => ({

@@ -11,7 +11,7 @@ import { benchHelp, parseBenchArgs } from './options';
 import type { BenchOptions } from './options';
 import { formatSummary, SCENARIOS, summarize } from './report';
 import type { Measurement, ScenarioName } from './report';
-import { builtEntry, startServer } from './servers';
+import { benchServiceEnv, builtEntry, startServer } from './servers';
 import type { ServerProcess } from './servers';
 
 /**
@@ -209,14 +209,10 @@ async function run(options: BenchOptions): Promise<number> {
       'service',
       appEntry,
       {
-        NODE_ENV: 'production',
+        ...benchServiceEnv(localRedis.url, adminToken),
         LOG_LEVEL: 'info',
-        REDIS_URL: localRedis.url,
-        ADMIN_TOKEN: adminToken,
         UNSAFE_ENDPOINT: 'on',
         UNSAFE_DELAY_MS: '0',
-        SHUTDOWN_DRAIN_MS: '0',
-        DEFAULT_SKU: 'bench-default',
       },
       {
         nodeFlags: options.cpuProf
@@ -304,6 +300,14 @@ async function run(options: BenchOptions): Promise<number> {
         )}\n`,
       );
       log(`wrote ${options.json}`);
+    }
+    const wrong = measurements.reduce((sum, m) => sum + m.errors, 0);
+    if (wrong > 0) {
+      // a scenario answered otherwise than it must measures something else: its figures are not the bench's
+      process.stderr.write(
+        `bench: ${wrong} answers were errors or not the status their scenario expects (see the errors column); these figures do not measure the service\n`,
+      );
+      return 1;
     }
     return 0;
   } finally {

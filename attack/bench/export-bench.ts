@@ -12,7 +12,7 @@ import type { LocalPostgres } from '../local/postgres-server';
 import { startRedis } from '../local/redis-server';
 import type { LocalRedis } from '../local/redis-server';
 import { median } from './report';
-import { builtEntry, startServer } from './servers';
+import { benchServiceEnv, builtEntry, startServer } from './servers';
 import type { ServerProcess } from './servers';
 
 /**
@@ -169,14 +169,7 @@ async function run(options: ExportBenchOptions): Promise<void> {
     const service = await startServer(
       'service',
       mainEntry,
-      {
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        REDIS_URL: redis.url,
-        ADMIN_TOKEN: adminToken,
-        SHUTDOWN_DRAIN_MS: '0',
-        DEFAULT_SKU: 'bench-default',
-      },
+      { ...benchServiceEnv(redis.url, adminToken), LOG_LEVEL: 'warn' },
       { nodeFlags: [], readyPath: '/health', readyStatus: 200 },
     );
     servers.push(service);

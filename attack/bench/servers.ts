@@ -35,6 +35,23 @@ export function builtEntry(relative: string): string {
   return file;
 }
 
+/**
+ * The service as production runs it, except for the fleet-wide rate limits: all of a bench's load comes
+ * from one address, which production's per-address limit would answer 429 after 100 requests a minute.
+ * What the limits cost a purchase is in docs/operations.md, "Admission control".
+ */
+export function benchServiceEnv(redisUrl: string, adminToken: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    REDIS_URL: redisUrl,
+    ADMIN_TOKEN: adminToken,
+    SHUTDOWN_DRAIN_MS: '0',
+    DEFAULT_SKU: 'bench-default',
+    RATE_LIMIT_PER_USER: '0',
+    RATE_LIMIT_PER_IP: '0',
+  };
+}
+
 const KEEP_LINES = 40;
 
 export async function startServer(
