@@ -76,7 +76,7 @@ export class SoldOutMarks {
   /**
    * true while some mark may still refuse a purchase. Expired marks are otherwise only dropped when their
    * SKU is asked about again; this drops them all at once when the last has expired, so that a SKU
-   * nobody asks about any more does not keep the callers' sold-out work (the fast path) engaged.
+   * nobody asks about any more does not keep the callers' sold-out work (the refusal before the routes) engaged.
    * `lastExpiry` is an upper bound: a restock does not lower it, so after one this may answer true
    * until the restocked mark would have expired, which costs that work, never a refusal.
    */

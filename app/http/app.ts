@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import express from 'express';
-import type { Request } from 'express';
+import type { Express, Request } from 'express';
 import type { Config } from '../config';
 import type { Catalogue } from '../domain/catalogue';
 import type { PurchaseService } from '../domain/purchase';
@@ -12,18 +12,21 @@ import { observeRequests } from './middleware/observe-requests';
 import { rateLimit } from './middleware/rate-limit';
 import type { AttemptLimit } from './middleware/rate-limit';
 import { readJsonBody } from './middleware/read-json-body';
+import { refuseSoldOut } from './middleware/refuse-sold-out';
 import { securityHeaders } from './middleware/security-headers';
 import { methodNotAllowed } from './method-not-allowed';
 import { openApiDocument } from './openapi/document';
 import { operations } from './openapi/operations';
-import { errorHandler, notFound } from './problem';
+import { answerError, errorHandler, notFound } from './problem';
+import { requestPipeline } from './request-pipeline';
+import type { RequestPart } from './request-pipeline';
 import { catalogueRoutes } from './routes/catalogue-routes';
 import { operationsRoutes } from './routes/operations-routes';
 import type { Readiness } from './routes/operations-routes';
 import { purchaseRoutes } from './routes/purchase-routes';
 import { referenceRoutes } from './routes/reference-routes';
-import { soldOutFastPath } from './sold-out-fast-path';
 import { createValidators, requestSchemas } from './validation';
+import type { Validators } from './validation';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -44,11 +47,30 @@ export interface AppDependencies {
 const BODY_LIMIT = 4096;
 
 /**
- * Builds the request listener: the Express app, and in front of it the sold-out fast path, which shares
- * the app's observer, security headers, validators and body reader. No listening, no Redis connection:
- * server.ts does that.
+ * Builds the request listener: the parts every request goes through, in order, then the routes (an
+ * Express app). No listening, no Redis connection: server.ts does that.
  */
 export function createApp(deps: AppDependencies): RequestListener {
+  const { config, logger, metrics } = deps;
+  const validators = createValidators(config);
+  const observer = observeRequests(logger, metrics, {
+    ...config,
+    isDraining: () => deps.readiness.isDraining(),
+    closed: deps.closed,
+  });
+  // A part every answer needs (an auth check) goes here, before the sold-out refusal, which answers
+  // without the routes. The rate limits are in the purchase routes: a refusal from the marks takes
+  // nothing and costs no round trip, and counting it would cost one.
+  const parts: RequestPart[] = [
+    observer.part,
+    securityHeaders(),
+    readJsonBody({ limit: BODY_LIMIT }),
+    refuseSoldOut(deps.purchases, validators, metrics, observer.answeredOn),
+  ];
+  return requestPipeline(parts, routes(deps, validators), answerError(logger, metrics));
+}
+
+function routes(deps: AppDependencies, validators: Validators): Express {
   const { config, logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -59,20 +81,6 @@ export function createApp(deps: AppDependencies): RequestListener {
   // that a client cannot pick the address its attempts are counted under
   if (config.admission.trustProxy > 0) app.set('trust proxy', config.admission.trustProxy);
 
-  const observer = observeRequests(logger, metrics, {
-    ...config,
-    isDraining: () => deps.readiness.isDraining(),
-    closed: deps.closed,
-  });
-  const headers = securityHeaders();
-  // The sold-out fast path (at the end) answers its refusals with these three and nothing else: a
-  // middleware added here that every purchase must pass (an auth check) goes there too. The rate limits
-  // do not: a sold-out answer takes nothing and costs no round trip, and counting it would cost one.
-  app.use(observer.middleware);
-  app.use(headers);
-  app.use(readJsonBody({ limit: BODY_LIMIT }));
-
-  const validators = createValidators(config);
   const limits = deps.attemptLimits ?? [];
   const validPurchase = (req: Request) => {
     try {
@@ -94,14 +102,5 @@ export function createApp(deps: AppDependencies): RequestListener {
   app.use(methodNotAllowed(operations(schemas)));
   app.use(notFound());
   app.use(errorHandler(logger, metrics));
-
-  return soldOutFastPath(app, {
-    purchases: deps.purchases,
-    validators,
-    observer,
-    securityHeaders: headers,
-    metrics,
-    logger,
-    bodyLimit: BODY_LIMIT,
-  });
+  return app;
 }

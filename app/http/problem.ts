@@ -1,9 +1,10 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { problemType } from './openapi/problem-types';
+import type { PartFailed } from './request-pipeline';
 import { isDatabaseUnavailable } from '../postgres/errors';
 import { isOutOfMemory, isStoreUnavailable } from '../redis/errors';
 
@@ -41,32 +42,6 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
     },
     PROBLEM_TYPE,
   );
-}
-
-/**
- * Sends a refusal (sold out, limit, bad input) a turn of the event loop later, then calls `written`: with
- * the fault, if writing it threw.
- *
- * A refusal decided without a round trip (a sold-out mark), written the moment its request is read,
- * would be one write, and one wake-up of a peer, per request. Answered in the event loop's check phase
- * instead, every refusal read in this turn goes out together, as purchases answered by one Redis reply
- * do. The wait is one turn of the loop; what it saves is measured by `npm run bench` (docs/performance.md).
- *
- * The write runs outside the caller's stack, so a fault in it goes to `written` (the route passes it on
- * to Express's error handling), not up to the event loop, where it would end the process.
- */
-export function sendRefusal(res: ServerResponse, error: AppError, written: (fault?: unknown) => void): void {
-  setImmediate(writeRefusal, res, error, written);
-}
-
-function writeRefusal(res: ServerResponse, error: AppError, written: (fault?: unknown) => void): void {
-  try {
-    sendProblem(res, error);
-  } catch (fault) {
-    written(fault);
-    return;
-  }
-  written();
 }
 
 /** the answer to a body that is not JSON, whichever reader found out */
@@ -116,11 +91,19 @@ export function notFound(): RequestHandler {
   };
 }
 
-/** The one place an error becomes a response. A stack trace never reaches a client. */
-export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
+/** the path of a request, without its query: what a log line names */
+const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?', 1)[0] ?? '/';
+
+/**
+ * The one place an error becomes a response, in front of the routes (a part of the request pipeline
+ * failed) or behind them. A stack trace never reaches a client. An error after the answer began cannot
+ * be answered any more: the connection is cut, as Express's own final handler does.
+ */
+export function answerError(logger: Logger, metrics: Metrics): PartFailed {
+  return (error, req, res) => {
     if (res.headersSent) {
-      next(error);
+      logger.error({ err: error, method: req.method, route: pathOf(req) }, 'error after the answer began');
+      res.destroy();
       return;
     }
     if (error instanceof AppError) {
@@ -135,7 +118,7 @@ export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHand
     if (isStoreUnavailable(error)) {
       // The outage itself is logged once by the Redis client; per request it is only counted.
       metrics.redisError('unavailable');
-      logger.debug({ err: error, route: req.path }, 'redis unavailable');
+      logger.debug({ err: error, route: pathOf(req) }, 'redis unavailable');
       sendProblem(
         res,
         new AppError('store_unavailable', 'the inventory store is unreachable; retry shortly'),
@@ -153,12 +136,25 @@ export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHand
       return;
     }
     if (isDatabaseUnavailable(error)) {
-      logger.debug({ route: req.path }, 'postgres unavailable');
+      logger.debug({ route: pathOf(req) }, 'postgres unavailable');
       sendProblem(res, new AppError('store_unavailable', 'the order archive is unreachable; retry shortly'));
       return;
     }
     if (error instanceof Error && error.name === 'ReplyError') metrics.redisError('reply');
-    logger.error({ err: error, method: req.method, route: req.path }, 'unhandled error');
+    logger.error({ err: error, method: req.method, route: pathOf(req) }, 'unhandled error');
     sendProblem(res, new AppError('internal_error', 'something went wrong on our side'));
+  };
+}
+
+/** `answerError` as the routes' Express error handler */
+export function errorHandler(logger: Logger, metrics: Metrics): ErrorRequestHandler {
+  const answer = answerError(logger, metrics);
+  return (error: unknown, req, res, next) => {
+    // too late for an answer: Express's final handler cuts the connection
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    answer(error, req, res);
   };
 }

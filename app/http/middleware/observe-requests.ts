@@ -1,9 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Request, RequestHandler } from 'express';
+import type { Request } from 'express';
 import type { Logger } from '../../observability/logger';
 import type { Metrics } from '../../observability/metrics';
+import type { RequestPart } from '../request-pipeline';
 
 export interface RequestObserverOptions {
   readonly instanceId: string;
@@ -21,15 +22,10 @@ interface ResponseFinished {
 }
 
 export interface RequestObserver {
-  /** the Express middleware: every request the app answers */
-  readonly middleware: RequestHandler;
-  /**
-   * Starts a request's clock before the app sees it: a body read in front of the app (by the sold-out
-   * fast path) is part of the request's time, whoever answers it.
-   */
-  startClock(res: ServerResponse): void;
-  /** the middleware's work for a request answered before the app, on the route it would take */
-  answeredEarly(res: ServerResponse, route: string): void;
+  /** the first part of the request pipeline: every request, whoever answers it */
+  readonly part: RequestPart;
+  /** the route to label a request with that a part answered before the routes (which name theirs) */
+  readonly answeredOn: (res: ServerResponse, route: string) => void;
 }
 
 /**
@@ -50,8 +46,8 @@ export function observeRequests(
 ): RequestObserver {
   const accessLog = logger.isLevelEnabled('debug');
   const started = Symbol('startedAt');
-  const earlyRoute = Symbol('earlyRoute');
-  type Observed = ServerResponse & { [started]?: number; [earlyRoute]?: string };
+  const partRoute = Symbol('partRoute');
+  type Observed = ServerResponse & { [started]?: number; [partRoute]?: string };
 
   const finished = (message: unknown): void => {
     const res = (message as ResponseFinished).response as Observed;
@@ -59,8 +55,8 @@ export function observeRequests(
     if (startedAt === undefined) return;
     const ms = performance.now() - startedAt;
     const req = res.req as Request;
-    // a request answered before the app never became an Express request: no route, no originalUrl
-    const early = res[earlyRoute];
+    // a request a part answered never became an Express request: no route, no originalUrl
+    const early = res[partRoute];
     const route = early ?? routeOf(req);
     metrics.httpRequest(route, res.statusCode, ms / 1000);
     if (ms >= options.slowRequestMs) {
@@ -80,26 +76,16 @@ export function observeRequests(
   subscribe(RESPONSE_FINISHED, finished);
   options.closed?.addEventListener('abort', () => unsubscribe(RESPONSE_FINISHED, finished), { once: true });
 
-  const begin = (res: Observed, startedAt: number): void => {
-    res[started] = startedAt;
-    res.setHeader('X-Instance-Id', options.instanceId);
-    // While draining, tell keep-alive clients to reconnect, so that they move to another instance.
-    if (options.isDraining()) res.setHeader('Connection', 'close');
-  };
-
   return {
-    middleware: (_req, res: Observed, next) => {
-      // a request the fast path handed over (a fault there) is the app's now, on the app's route
-      if (res[earlyRoute] !== undefined) res[earlyRoute] = undefined;
-      begin(res, res[started] ?? performance.now());
+    part: (_req, res: Observed, next) => {
+      res[started] = performance.now();
+      res.setHeader('X-Instance-Id', options.instanceId);
+      // While draining, tell keep-alive clients to reconnect, so that they move to another instance.
+      if (options.isDraining()) res.setHeader('Connection', 'close');
       next();
     },
-    startClock: (res: Observed) => {
-      res[started] = performance.now();
-    },
-    answeredEarly: (res: Observed, route) => {
-      res[earlyRoute] = route;
-      begin(res, res[started] ?? performance.now());
+    answeredOn: (res: Observed, route) => {
+      res[partRoute] = route;
     },
   };
 }

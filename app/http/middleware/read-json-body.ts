@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import express from 'express';
-import type { RequestHandler } from 'express';
+import typeIs from 'type-is';
 import { AppError } from '../../domain/errors';
 import { invalidJsonBody } from '../problem';
+import type { RequestPart } from '../request-pipeline';
 
 export interface JsonBodyOptions {
   /** the largest body accepted, in bytes; larger ones get 413 */
@@ -15,12 +16,11 @@ export type JsonBody = { readonly value: unknown } | { readonly error: AppError 
 /** what body-parser's strict mode accepts: an object or an array, after optional JSON whitespace */
 const STRICT_START = /^[ \t\n\r]*[{[]/;
 
-/** where a body read before the app (by the sold-out fast path) waits for this middleware */
-const readEarly = Symbol('jsonBodyReadEarly');
-type ReadEarly = IncomingMessage & { [readEarly]?: JsonBody };
+/** a request whose body this part has read */
+export type WithBody = IncomingMessage & { body?: unknown };
 
 /** true when the request has a body at all: a Content-Length above 0, or a chunked one */
-export function hasBody(headers: IncomingHttpHeaders): boolean {
+function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 
@@ -29,7 +29,7 @@ export function hasBody(headers: IncomingHttpHeaders): boolean {
  * `application/json`, a Content-Length within the limit, no Content-Encoding, not chunked. Node's parser
  * has already checked the length, and the bytes are UTF-8 by definition of that type.
  */
-export function isPlainJsonBody(headers: IncomingHttpHeaders, limit: number): boolean {
+function isPlainJsonBody(headers: IncomingHttpHeaders, limit: number): boolean {
   const length = Number(headers['content-length'] ?? 0);
   return (
     headers['content-type'] === 'application/json' &&
@@ -41,7 +41,7 @@ export function isPlainJsonBody(headers: IncomingHttpHeaders, limit: number): bo
 }
 
 /** Reads a body `isPlainJsonBody` accepted, with two listeners and one JSON.parse, as body-parser would. */
-export function readPlainJsonBody(req: IncomingMessage, done: (body: JsonBody) => void): void {
+function readPlainJsonBody(req: IncomingMessage, done: (body: JsonBody) => void): void {
   let first: Buffer | undefined;
   let more: Buffer[] | undefined;
   req.on('data', (chunk: Buffer) => {
@@ -68,11 +68,6 @@ export function readPlainJsonBody(req: IncomingMessage, done: (body: JsonBody) =
   });
 }
 
-/** Leaves a body read before the app for this middleware: the stream it came from is spent. */
-export function handOverBody(req: IncomingMessage, body: JsonBody): void {
-  (req as ReadEarly)[readEarly] = body;
-}
-
 /**
  * The request's JSON body, in `req.body`, as express.json() would leave it; or a 4xx.
  *
@@ -87,11 +82,11 @@ export function handOverBody(req: IncomingMessage, body: JsonBody): void {
  * The 415 matters: express.json() skips a body that is not JSON and the request would go on as if it had
  * none, and a body-less purchase buys the default SKU.
  */
-export function readJsonBody(options: JsonBodyOptions): RequestHandler {
+export function readJsonBody(options: JsonBodyOptions): RequestPart {
   // only ever handed a body already known to be JSON: its type is not checked a second time
-  const library: RequestHandler = express.json({ limit: options.limit, strict: true, type: () => true });
+  const library = express.json({ limit: options.limit, strict: true, type: () => true }) as RequestPart;
 
-  return (req, res, next) => {
+  return (req: WithBody, res, next) => {
     const apply = (body: JsonBody): void => {
       if ('error' in body) {
         next(body.error);
@@ -100,11 +95,6 @@ export function readJsonBody(options: JsonBodyOptions): RequestHandler {
       req.body = body.value;
       next();
     };
-    const early = (req as ReadEarly)[readEarly];
-    if (early !== undefined) {
-      apply(early);
-      return;
-    }
     const headers = req.headers;
     if (!hasBody(headers)) {
       next();
@@ -114,7 +104,10 @@ export function readJsonBody(options: JsonBodyOptions): RequestHandler {
       readPlainJsonBody(req, apply);
       return;
     }
-    if (headers['content-type'] !== 'application/json' && typeof req.is('application/json') !== 'string') {
+    if (
+      headers['content-type'] !== 'application/json' &&
+      typeof typeIs(req, ['application/json']) !== 'string'
+    ) {
       // not JSON by Express's full check either (parameters, other casing)
       next(new AppError('unsupported_media_type', 'the request body must be application/json'));
       return;

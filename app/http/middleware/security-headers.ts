@@ -1,14 +1,12 @@
 import helmet from 'helmet';
-
-/** helmet's middleware needs nothing of Express, so the sold-out fast path runs it too */
-export type SecurityHeaders = ReturnType<typeof helmet>;
+import type { RequestPart } from '../request-pipeline';
 
 /**
  * helmet for a JSON API: no document is ever rendered, so the policy forbids everything, and the headers
  * that only mean something to a browser rendering a page (or to IE, Flash and Adobe readers) are not
  * sent: every header is work on every response.
  */
-export function securityHeaders(): SecurityHeaders {
+export function securityHeaders(): RequestPart {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,

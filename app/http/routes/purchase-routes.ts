@@ -5,7 +5,8 @@ import type { Purchase, PurchaseMethod, PurchaseRequest } from '../../domain/typ
 import type { Metrics } from '../../observability/metrics';
 import type { UnsafePurchase } from '../../unsafe-demo/unsafe-purchase';
 import { isOutOfMemory, isStoreUnavailable } from '../../redis/errors';
-import { sendJson, sendRefusal } from '../problem';
+import { sendJson } from '../problem';
+import { refusePurchase } from '../purchase-refusal';
 import type { Validators } from '../validation';
 
 export interface PurchaseRouteOptions {
@@ -16,15 +17,8 @@ export interface PurchaseRouteOptions {
 }
 
 function outcomeOf(error: unknown): string {
-  if (error instanceof AppError) return error.code;
   if (isOutOfMemory(error)) return 'store_out_of_memory';
   return isStoreUnavailable(error) ? 'store_unavailable' : 'error';
-}
-
-/** the store's failures a purchase turned into an answer, counted as the error handler counts the rest */
-function countStoreFailure(metrics: Metrics, error: AppError): void {
-  if (error.code === 'store_unavailable') metrics.redisError('unavailable');
-  else if (error.code === 'purchase_outcome_unknown') metrics.redisError('no_answer');
 }
 
 /**
@@ -45,16 +39,13 @@ export function purchaseRoutes(
       try {
         purchase = await buy(validators.purchase(req));
       } catch (error) {
-        metrics.purchase(method, outcomeOf(error));
-        if (error instanceof AppError) countStoreFailure(metrics, error);
         // A refusal (sold out, limit, bad input) is an answer, not a failure: sent from here rather than
-        // unwound through Express's error handling, which is most of its cost once a SKU is sold out.
+        // unwound through Express's error handling, which is most of its cost.
         if (error instanceof AppError) {
-          sendRefusal(res, error, (fault) => {
-            if (fault !== undefined) next(fault);
-          });
+          refusePurchase(res, method, error, metrics, next);
           return;
         }
+        metrics.purchase(method, outcomeOf(error));
         throw error;
       }
       metrics.purchase(method, purchase.replayed ? 'replayed' : 'ok');
