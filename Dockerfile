@@ -5,8 +5,7 @@
 # test/docker/image.test.ts reads this file and replays its stages without a Docker engine: keep to the
 # instructions it understands (FROM, WORKDIR, COPY, RUN, ENV, USER, EXPOSE, HEALTHCHECK, CMD).
 
-# Node 24, the LTS line supported until April 2028 (20 reached its end of life in April 2026). The tests run
-# on the development machine's Node 20 in CI; the whole suite also passed on 24.22.3.
+# Node 24, the LTS line supported until April 2028: the line of .nvmrc, which CI and the tests run on.
 # Compiles the service (and the attack harness, which compose's `attack` service runs from this stage).
 FROM node:24-bookworm-slim AS build
 WORKDIR /src

@@ -44,6 +44,18 @@ describe('Dockerfile', () => {
     expect(image.env.NODE_ENV).toBe('production');
   });
 
+  it('when .nvmrc names the Node.js line, then the image, engines, @types/node and the node running these tests are all on it', () => {
+    const line = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim().split('.')[0] ?? '';
+    expect(image.base).toMatch(new RegExp(`^node:${line}[.-].*slim$`));
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+      devDependencies: Record<string, string>;
+    };
+    expect(pkg.engines.node).toBe(`>=${line}`);
+    expect(pkg.devDependencies['@types/node']).toMatch(new RegExp(`^\\^${line}\\.`));
+    expect(process.versions.node.split('.')[0]).toBe(line);
+  });
+
   it('starts node itself (exec form, not npm start), so that SIGTERM reaches the service', () => {
     expect(image.cmd[0]).toBe('node');
     expect(image.cmd).not.toContain('npm');
