@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { catalogueKey } from '../app/redis/keys';
-import { auth, startTestService, uniqueSku } from './support/fixtures';
+import { auth, soldOutProblem, startTestService, uniqueSku } from './support/fixtures';
 import type { TestService } from './support/fixtures';
 
 /** The HTTP API of design.md, route by route, against a real Redis. */
@@ -84,14 +84,7 @@ describe('the HTTP API', () => {
       await request(svc.url).post('/purchase/safe').send({ sku }).expect(200);
       const res = await request(svc.url).post('/purchase/safe').send({ sku }).expect(409);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body).toEqual({
-        type: 'urn:flash-sale:problem:sold_out',
-        title: 'Sold out',
-        status: 409,
-        detail: `${sku} is sold out`,
-        code: 'sold_out',
-        remaining: 0,
-      });
+      expect(res.body).toEqual(soldOutProblem(sku));
     });
 
     it('when a user would pass the per-user limit, then 409 limit_exceeded', async () => {

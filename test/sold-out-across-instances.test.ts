@@ -6,7 +6,7 @@ import { startRedis } from '../attack/local/redis-server';
 import type { LocalRedis } from '../attack/local/redis-server';
 import type { SoldOutMarks } from '../app/domain/sold-out-marks';
 import { skuKeys } from '../app/redis/keys';
-import { auth, redisClient, startTestService, uniqueSku } from './support/fixtures';
+import { auth, redisClient, soldOutProblem, startTestService, uniqueSku } from './support/fixtures';
 import type { TestService } from './support/fixtures';
 import { expectConserved, readSkuState } from './support/invariants';
 import { storm } from './support/storm';
@@ -78,14 +78,7 @@ describe('the sold-out mark on two instances', () => {
     const before = await scriptsRun();
     for (let i = 0; i < 50; i += 1) {
       const res = await buy(a, sku).expect(409);
-      expect(res.body).toEqual({
-        type: 'urn:flash-sale:problem:sold_out',
-        title: 'Sold out',
-        status: 409,
-        detail: `${sku} is sold out`,
-        code: 'sold_out',
-        remaining: 0,
-      });
+      expect(res.body).toEqual(soldOutProblem(sku));
     }
     expect(await scriptsRun()).toBe(before);
     // a purchase with an Idempotency-Key still asks Redis: it could be the replay of a success

@@ -18,7 +18,7 @@ import type { RequestPart } from '../app/http/request-pipeline';
 import { createValidators } from '../app/http/validation';
 import { createLogger } from '../app/observability/logger';
 import { Metrics } from '../app/observability/metrics';
-import { auth, startTestService, uniqueSku } from './support/fixtures';
+import { auth, soldOutProblem, startTestService, uniqueSku } from './support/fixtures';
 import type { TestService } from './support/fixtures';
 import { rawRequest } from './support/raw-http';
 import type { RawAnswer } from './support/raw-http';
@@ -127,14 +127,7 @@ describe('the sold-out refusal, before the routes', () => {
 
   const expectRefusedHere = (answer: RawAnswer, sku: string): void => {
     expect(answer.status).toBe(409);
-    expect(JSON.parse(answer.body)).toEqual({
-      type: 'urn:flash-sale:problem:sold_out',
-      title: 'Sold out',
-      status: 409,
-      detail: `${sku} is sold out`,
-      code: 'sold_out',
-      remaining: 0,
-    });
+    expect(JSON.parse(answer.body)).toEqual(soldOutProblem(sku));
     // the parts before it ran: the observer's header, helmet's
     expect(answer.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(answer.headers['x-instance-id']).toBe('refusal-1');

@@ -57,3 +57,13 @@ export function redisClient(url = testRedisUrl()): Redis {
 }
 
 export const auth = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/** the problem document of a purchase refused because `sku` has no stock left, whoever refuses it */
+export const soldOutProblem = (sku: string) => ({
+  type: 'urn:flash-sale:problem:sold_out',
+  title: 'Sold out',
+  status: 409,
+  detail: `${sku} is sold out`,
+  code: 'sold_out',
+  remaining: 0,
+});
