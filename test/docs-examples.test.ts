@@ -61,7 +61,7 @@ describe('the purchase-with-retries example of docs/api.md', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('type-checks under strict settings', () => {
+  it('when it is compiled under strict settings, then it type-checks', () => {
     const program = ts.createProgram([source], {
       strict: true,
       noEmit: true,

@@ -47,11 +47,11 @@ function brokenLinks(page: string): string[] {
 }
 
 describe('the links of the README and the docs', () => {
-  it.each(PAGES)('every relative link of %s resolves', (page) => {
+  it.each(PAGES)('when the links of %s are followed, then every relative link resolves', (page) => {
     expect(brokenLinks(page)).toEqual([]);
   });
 
-  it('a broken link is found, so the check means something', () => {
+  it('when a link is broken, then it is found, so the check means something', () => {
     expect(existsSync(join(ROOT, 'docs', 'nowhere.md'))).toBe(false);
     expect(anchorsOf(join(ROOT, 'docs', 'api.md')).has('a-client-a-purchase-with-retries')).toBe(true);
     expect(anchorsOf(join(ROOT, 'docs', 'api.md')).has('no-such-heading')).toBe(false);

@@ -80,13 +80,13 @@ describe('the OpenAPI document, against the running service', () => {
   const put = (sku: string, product: unknown, headers: Record<string, string> = auth): Promise<unknown> =>
     call({ method: 'PUT', path: `/products/${sku}`, body: product, headers });
 
-  it('is OpenAPI 3.1 and lists every problem type the service sends', () => {
+  it('when the document is read, then it is OpenAPI 3.1 and lists every problem type the service sends', () => {
     expect(contract.document.openapi).toBe('3.1.0');
     const types = contract.document['x-problem-types'] as { code: string }[];
     expect(types.map((t) => t.code)).toEqual(expect.arrayContaining(['sold_out', 'method_not_allowed']));
   });
 
-  it('when the catalogue is written and read, every answer keeps the document', async () => {
+  it('when the catalogue is written and read, then every answer keeps the document', async () => {
     const sku = uniqueSku('contract');
     const product = { name: 'Contract', price: 2.5, stock: 3, perUserLimit: 2 };
     expect(await put(sku, product)).toMatchObject({ status: 201 });
@@ -137,7 +137,7 @@ describe('the OpenAPI document, against the running service', () => {
     expect(violations).toEqual([]);
   });
 
-  it('when purchases succeed, are retried and are refused, every answer keeps the document', async () => {
+  it('when purchases succeed, are retried and are refused, then every answer keeps the document', async () => {
     const sku = uniqueSku('contract');
     await put(sku, { name: 'Contract', price: 1, stock: 4, perUserLimit: 2 });
     const key = `key-${sku}`;
@@ -233,7 +233,7 @@ describe('the OpenAPI document, against the running service', () => {
     expect(violations).toEqual([]);
   });
 
-  it('when the rate limits admit and refuse purchases, every answer keeps the document', async () => {
+  it('when the rate limits admit and refuse purchases, then every answer keeps the document', async () => {
     const sku = uniqueSku('contract-limits');
     await put(sku, { name: 'Limits', price: 1, stock: 10 });
     const base = limited?.url ?? '';
@@ -255,7 +255,7 @@ describe('the OpenAPI document, against the running service', () => {
     expect(violations).toEqual([]);
   });
 
-  it('when the reference, health and metrics are read, or a path or method is wrong, every answer keeps the document', async () => {
+  it('when the reference, health and metrics are read, or a path or method is wrong, then every answer keeps the document', async () => {
     for (const path of ['/health', '/health/live', '/metrics', '/openapi.json', '/docs']) {
       expect(await call({ path })).toMatchObject({ status: 200 });
     }
@@ -269,7 +269,7 @@ describe('the OpenAPI document, against the running service', () => {
     expect(violations).toEqual([]);
   });
 
-  it('when Redis is full, paused and then gone, every 503 keeps the document', async () => {
+  it('when Redis is full, paused and then gone, then every 503 keeps the document', async () => {
     const sku = uniqueSku('contract');
     await put(sku, { name: 'Contract', price: 1, stock: 100 });
     const { body: order } = await call({ path: '/purchase/safe', body: { sku } });
@@ -326,7 +326,7 @@ describe('the OpenAPI document, against the running service', () => {
     expect(violations).toEqual([]);
   });
 
-  it('every documented answer was seen, except the 500s no request can provoke from outside', () => {
+  it('when every test above has run, then every documented answer was seen, except the 500s no request can provoke from outside', () => {
     const unseen = contract
       .documented()
       .filter((key) => !contract.seen.has(key) && !key.endsWith(' 500 internal_error'));

@@ -189,7 +189,7 @@ describe('purchase-5.lua', () => {
     }
   });
 
-  it('refuses a reply of the wrong shape', () => {
+  it("when the script's reply is of the wrong shape, then toPurchaseOutcome refuses it", () => {
     expect(() => toPurchaseOutcome('OK')).toThrow(/unexpected reply/);
     expect(() => toPurchaseOutcome([9, '', 0, 0])).toThrow(/unknown code/);
   });

@@ -35,8 +35,8 @@ function runRetry(attempts: number, failures: number) {
   }
 }
 
-describe('GIVEN the boot script, a shell file (infra-cdk/assets/boot.sh)', () => {
-  it('WHEN shellcheck lints it THEN it finds nothing', () => {
+describe('the boot script, a shell file (infra-cdk/assets/boot.sh)', () => {
+  it('when shellcheck lints it, then it finds nothing', () => {
     const version = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
     if (version.error !== undefined || version.status !== 0) {
       throw new Error(
@@ -48,7 +48,7 @@ describe('GIVEN the boot script, a shell file (infra-cdk/assets/boot.sh)', () =>
     expect(result.status).toBe(0);
   });
 
-  it('WHEN a command fails twice and then succeeds THEN retry logs each attempt, waits 5 then 10 s, and goes on', () => {
+  it('when a command fails twice and then succeeds, then retry logs each attempt, waits 5 then 10 s, and goes on', () => {
     expect(RETRY).not.toBe('');
     const run = runRetry(5, 2);
     expect(run.status).toBe(0);
@@ -65,7 +65,7 @@ describe('GIVEN the boot script, a shell file (infra-cdk/assets/boot.sh)', () =>
     ]);
   });
 
-  it('WHEN a command always fails THEN retry stops after its attempts, with waits capped at 30 s, and the script exits non-zero', () => {
+  it('when a command always fails, then retry stops after its attempts, with waits capped at 30 s, and the script exits non-zero', () => {
     const run = runRetry(6, 1_000);
     expect(run.status).not.toBe(0);
     expect(run.calls).toBe(6);
@@ -80,7 +80,7 @@ describe('GIVEN the boot script, a shell file (infra-cdk/assets/boot.sh)', () =>
     expect(run.stderr.at(-1)).toBe('flaky thing: failed 6 times, giving up');
   });
 
-  it('WHEN rendered THEN a placeholder without a value, or a value without a placeholder, is refused', () => {
+  it('when rendered, then a placeholder without a value, or a value without a placeholder, is refused', () => {
     expect(renderScript('echo @A@ @B@', { A: '1', B: '2' })).toBe('echo 1 2');
     expect(() => renderScript('echo @A@ @B@', { A: '1' })).toThrow(/no value for @B@/);
     expect(() => renderScript('echo @A@', { A: '1', C: '3' })).toThrow(/no placeholder for C/);
@@ -90,7 +90,7 @@ describe('GIVEN the boot script, a shell file (infra-cdk/assets/boot.sh)', () =>
   });
 });
 
-describe('GIVEN the stack with default context', () => {
+describe('the stack with default context', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize();
@@ -99,7 +99,7 @@ describe('GIVEN the stack with default context', () => {
     s.dispose();
   });
 
-  it('WHEN the instances boot THEN dnf, IMDS, every secret read, the ECR login and docker pull are retried', () => {
+  it('when the instances boot, then dnf, IMDS, every secret read, the ECR login and docker pull are retried', () => {
     const lines = s.userData.split('\n');
     const retried = (pattern: RegExp) => lines.filter((line) => pattern.test(line));
     expect(retried(/^retry 5 '[^']+' dnf install -y /)).toHaveLength(2);
@@ -111,7 +111,7 @@ describe('GIVEN the stack with default context', () => {
     expect(lines.filter((line) => /^(dnf|docker pull|aws |[A-Z_]+=\$\(secret)/.test(line))).toEqual([]);
   });
 
-  it('WHEN rendered into user data THEN no placeholder and no ## line is left', () => {
+  it('when rendered into user data, then no placeholder and no ## line is left', () => {
     expect(s.userData).not.toMatch(/@[A-Z][A-Z0-9_]*@/);
     expect(s.userData).not.toMatch(/^\s*##/m);
   });

@@ -21,8 +21,8 @@ function acknowledgements(root: IConstruct): { path: string; id: string; reason:
   );
 }
 
-describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
-  it('WHEN it checks a bucket with no logging and no TLS policy THEN it reports errors (the check is live)', () => {
+describe('the AwsSolutions rule pack of cdk-nag', () => {
+  it('when it checks a bucket with no logging and no TLS policy, then it reports errors (the check is live)', () => {
     const stack = new Stack(new App(), 'Probe');
     new s3.Bucket(stack, 'Careless');
     const report = new AwsSolutionsChecks().validateScope(stack);
@@ -47,7 +47,7 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
       'a disposable stack whose alarms email someone',
       { disposable: 'true', alarmEmail: 'oncall@example.com' },
     ],
-  ])('AND the stack synthesized with %s', (_variant, context: Record<string, string>) => {
+  ])('the stack synthesized with %s', (_variant, context: Record<string, string>) => {
     let s: Synthesized;
     beforeAll(() => {
       s = synthesize(context);
@@ -56,7 +56,7 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
       s.dispose();
     });
 
-    it('WHEN the pack checks it THEN there is no unacknowledged error and no unacknowledged warning', () => {
+    it('when the pack checks it, then there is no unacknowledged error and no unacknowledged warning', () => {
       const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(s.stack);
       const findings = report.violations.map(
         (v) =>
@@ -66,7 +66,7 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
       expect(report.success).toBe(true);
     });
 
-    it('WHEN findings are acknowledged THEN each names one rule on one construct and says specifically why', () => {
+    it('when findings are acknowledged, then each names one rule on one construct and says specifically why', () => {
       // (CDK acknowledges a CloudFormation-Validate rule of its own on every stack; only ours are checked here)
       const acks = acknowledgements(s.stack).filter((ack) => ack.id.startsWith('AwsSolutions-'));
       expect(acks.length).toBeGreaterThan(0);
@@ -77,7 +77,7 @@ describe('GIVEN the AwsSolutions rule pack of cdk-nag', () => {
       }
     });
 
-    it('WHEN the database options are applied THEN it acknowledges only what those options leave off', () => {
+    it('when the database options are applied, then it acknowledges only what those options leave off', () => {
       const ids = acknowledgements(s.stack)
         .filter((ack) => ack.path.startsWith(`${s.stack.node.path}/Database/`))
         .map((ack) => ack.id)

@@ -10,10 +10,10 @@ import type { Synthesized } from './synth';
 
 const CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 
-describe('GIVEN context options as the CLI passes them (strings)', () => {
+describe('context options as the CLI passes them (strings)', () => {
   const settings = (context: Record<string, string>) => readContext(new App({ context }).node);
 
-  it('WHEN none is given THEN the documented defaults apply', () => {
+  it('when none is given, then the documented defaults apply', () => {
     expect(settings({})).toEqual(DEFAULT_SETTINGS);
     expect(DEFAULT_SETTINGS).toMatchObject({
       minCapacity: 2,
@@ -29,7 +29,7 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     });
   });
 
-  it('WHEN numbers and booleans are given as text THEN they are parsed', () => {
+  it('when numbers and booleans are given as text, then they are parsed', () => {
     expect(
       settings({ minCapacity: '3', maxCapacity: '6', cacheShards: '3', enableUnsafeEndpoint: 'true' }),
     ).toMatchObject({ minCapacity: 3, maxCapacity: 6, cacheShards: 3, enableUnsafeEndpoint: true });
@@ -92,26 +92,26 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     ],
     ['backlogAlarmSeconds', '10', /context backlogAlarmSeconds="10" is invalid: expected an integer from 30/],
     ['backlogAlarmSeconds', '2m', /context backlogAlarmSeconds="2m" is invalid/],
-  ])('WHEN %s=%s THEN synthesis fails with a message naming the option', (name, value, message) => {
+  ])('when %s=%s, then synthesis fails with a message naming the option', (name, value, message) => {
     const app = new App({ context: { [name]: value } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(message);
   });
 
-  it('WHEN waitReplicas exceeds replicasPerShard THEN synthesis fails: WAIT could never be answered', () => {
+  it('when waitReplicas exceeds replicasPerShard, then synthesis fails: WAIT could never be answered', () => {
     const app = new App({ context: { waitReplicas: '2', replicasPerShard: '1' } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(
       /context waitReplicas=2 is invalid: expected at most replicasPerShard \(1\)/,
     );
   });
 
-  it('WHEN waitReplicas is set with cluster mode THEN synthesis fails, as the service would refuse to start', () => {
+  it('when waitReplicas is set with cluster mode, then synthesis fails, as the service would refuse to start', () => {
     const app = new App({ context: { waitReplicas: '1', cacheShards: '3' } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(
       /context waitReplicas=1 is invalid: expected 0 with cacheShards > 0/,
     );
   });
 
-  it('WHEN disposable=true THEN deletion protection follows it off, and asking for both fails', () => {
+  it('when disposable=true, then deletion protection follows it off, and asking for both fails', () => {
     expect(settings({ disposable: 'true' })).toMatchObject({
       disposable: true,
       databaseDeletionProtection: false,
@@ -121,7 +121,7 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     );
   });
 
-  it('WHEN an alarm destination is given THEN it is checked, and only one of the two is accepted', () => {
+  it('when an alarm destination is given, then it is checked, and only one of the two is accepted', () => {
     expect(settings({ alarmEmail: 'oncall@example.com' })).toMatchObject({
       alarmEmail: 'oncall@example.com',
     });
@@ -139,7 +139,7 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
     ).toThrow(/not both alarmEmail and alarmTopicArn/);
   });
 
-  it('WHEN minCapacity exceeds maxCapacity THEN synthesis fails and says so', () => {
+  it('when minCapacity exceeds maxCapacity, then synthesis fails and says so', () => {
     const app = new App({ context: { minCapacity: '5', maxCapacity: '4' } });
     expect(() => new FlashSaleStack(app, 'Bad')).toThrow(
       /context maxCapacity=4 is invalid: expected at least minCapacity \(5\)/,
@@ -147,7 +147,7 @@ describe('GIVEN context options as the CLI passes them (strings)', () => {
   });
 });
 
-describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', () => {
+describe('the stack with cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize({ cacheShards: '3', replicasPerShard: '2' });
@@ -156,7 +156,7 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     s.dispose();
   });
 
-  it('WHEN synthesized THEN the replication group has 3 node groups of a primary and 2 replicas, Multi-AZ', () => {
+  it('when synthesized, then the replication group has 3 node groups of a primary and 2 replicas, Multi-AZ', () => {
     s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       NumNodeGroups: 3,
       ReplicasPerNodeGroup: 2,
@@ -167,14 +167,14 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     });
   });
 
-  it('WHEN synthesized THEN the parameter group enables cluster mode and still never evicts', () => {
+  it('when synthesized, then the parameter group enables cluster mode and still never evicts', () => {
     s.template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', {
       CacheParameterGroupFamily: 'redis7',
       Properties: { 'maxmemory-policy': 'noeviction', 'cluster-enabled': 'yes' },
     });
   });
 
-  it('WHEN synthesized THEN the service gets REDIS_MODE=cluster, TLS on, and the configuration endpoint as seed', () => {
+  it('when synthesized, then the service gets REDIS_MODE=cluster, TLS on, and the configuration endpoint as seed', () => {
     const [, connection] =
       Object.entries(s.resources('AWS::SecretsManager::Secret')).find(([id]) =>
         id.includes('RedisConnection'),
@@ -193,13 +193,13 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     });
   });
 
-  it('WHEN synthesized THEN user data names the configuration endpoint, so moving to this cache rolls the fleet', () => {
+  it('when synthesized, then user data names the configuration endpoint, so moving to this cache rolls the fleet', () => {
     expect(s.userData).toMatch(
       /^# cache: \$\{CacheReplicationGroup\w+\.ConfigurationEndPoint\.Address\}:6379 /m,
     );
   });
 
-  it('WHEN synthesized THEN the environment an instance assembles is one the service accepts, in cluster mode', () => {
+  it('when synthesized, then the environment an instance assembles is one the service accepts, in cluster mode', () => {
     const config = loadConfig(serviceEnvironment(s));
     expect(config.redis).toMatchObject({
       mode: 'cluster',
@@ -209,14 +209,14 @@ describe('GIVEN cacheShards=3 and replicasPerShard=2 (cluster mode enabled)', ()
     });
   });
 
-  it('WHEN synthesized THEN the memory alarm watches one node of every shard', () => {
+  it('when synthesized, then the memory alarm watches one node of every shard', () => {
     const alarm = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
     expect(alarm).toContain('MAX([shard1, shard2, shard3])');
     for (const shard of ['0001', '0002', '0003']) expect(alarm).toContain(`-${shard}-001`);
   });
 });
 
-describe('GIVEN the database options: Multi-AZ, another class, 14 days of backups, no deletion protection', () => {
+describe('the stack with the database options: Multi-AZ, another class, 14 days of backups, no deletion protection', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize({
@@ -231,7 +231,7 @@ describe('GIVEN the database options: Multi-AZ, another class, 14 days of backup
     s.dispose();
   });
 
-  it('WHEN synthesized THEN the instance is Multi-AZ, of that class, and keeps 14 days of backups', () => {
+  it('when synthesized, then the instance is Multi-AZ, of that class, and keeps 14 days of backups', () => {
     s.template.hasResourceProperties('AWS::RDS::DBInstance', {
       MultiAZ: true,
       DBInstanceClass: 'db.m7g.large',
@@ -240,14 +240,14 @@ describe('GIVEN the database options: Multi-AZ, another class, 14 days of backup
     });
   });
 
-  it('WHEN synthesized THEN deletion protection is off, and removing the instance still leaves a snapshot', () => {
+  it('when synthesized, then deletion protection is off, and removing the instance still leaves a snapshot', () => {
     s.template.hasResource('AWS::RDS::DBInstance', {
       Properties: Match.objectLike({ DeletionProtection: false }),
       DeletionPolicy: 'Snapshot',
     });
   });
 
-  it('WHEN synthesized THEN the backlog alarm uses the threshold given', () => {
+  it('when synthesized, then the backlog alarm uses the threshold given', () => {
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 300,
       TreatMissingData: 'breaching',
@@ -262,7 +262,7 @@ describe('GIVEN the database options: Multi-AZ, another class, 14 days of backup
   });
 });
 
-describe('GIVEN a certificateArn', () => {
+describe('the stack with a certificateArn', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize({ certificateArn: CERTIFICATE });
@@ -271,7 +271,7 @@ describe('GIVEN a certificateArn', () => {
     s.dispose();
   });
 
-  it('WHEN synthesized THEN HTTPS on 443 forwards to the fleet with that certificate and a current TLS policy', () => {
+  it('when synthesized, then HTTPS on 443 forwards to the fleet with that certificate and a current TLS policy', () => {
     s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 443,
       Protocol: 'HTTPS',
@@ -281,7 +281,7 @@ describe('GIVEN a certificateArn', () => {
     });
   });
 
-  it('WHEN synthesized THEN HTTP on 80 only redirects to HTTPS', () => {
+  it('when synthesized, then HTTP on 80 only redirects to HTTPS', () => {
     s.template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
     s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 80,
@@ -292,12 +292,12 @@ describe('GIVEN a certificateArn', () => {
     });
   });
 
-  it('WHEN synthesized THEN the URL output is https', () => {
+  it('when synthesized, then the URL output is https', () => {
     s.template.hasOutput('AlbUrl', { Value: { 'Fn::Join': ['', ['https://', Match.anyValue()]] } });
   });
 });
 
-describe('GIVEN waitReplicas=1 (cluster mode disabled, one replica)', () => {
+describe('the stack with waitReplicas=1 (cluster mode disabled, one replica)', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize({ waitReplicas: '1' });
@@ -306,13 +306,13 @@ describe('GIVEN waitReplicas=1 (cluster mode disabled, one replica)', () => {
     s.dispose();
   });
 
-  it('WHEN synthesized THEN the service answers 200 only once the replica holds the order', () => {
+  it('when synthesized, then the service answers 200 only once the replica holds the order', () => {
     expect(s.userData).toMatch(/^REDIS_WAIT_REPLICAS=1$/m);
     expect(loadConfig(serviceEnvironment(s)).redis.waitReplicas).toBe(1);
   });
 });
 
-describe('GIVEN enableUnsafeEndpoint=true and other fleet options', () => {
+describe('the stack with enableUnsafeEndpoint=true and other fleet options', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize({
@@ -327,12 +327,12 @@ describe('GIVEN enableUnsafeEndpoint=true and other fleet options', () => {
     s.dispose();
   });
 
-  it('WHEN synthesized THEN the service starts with the unsafe endpoint on', () => {
+  it('when synthesized, then the service starts with the unsafe endpoint on', () => {
     expect(s.userData).toMatch(/^UNSAFE_ENDPOINT=on$/m);
     expect(s.userData).not.toMatch(/^UNSAFE_ENDPOINT=off$/m);
   });
 
-  it('WHEN synthesized THEN the capacity, scaling target and instance type follow the context', () => {
+  it('when synthesized, then the capacity, scaling target and instance type follow the context', () => {
     s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: '3', MaxSize: '6' });
     s.template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
       TargetTrackingConfiguration: Match.objectLike({ TargetValue: 12000 }),
@@ -342,7 +342,7 @@ describe('GIVEN enableUnsafeEndpoint=true and other fleet options', () => {
     });
   });
 
-  it('WHEN a Graviton type is chosen THEN the AMI and the image are both arm64', () => {
+  it('when a Graviton type is chosen, then the AMI and the image are both arm64', () => {
     const parameters = s.json.Parameters as Record<string, { Type: string; Default: string }>;
     const ami = Object.values(parameters).find(
       (p) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',

@@ -8,7 +8,7 @@ import { render, SAMPLE_DATABASE_URL, serviceEnvironment, synthesize } from './s
 import type { Synthesized } from './synth';
 
 /** The stack as `cdk deploy` builds it with no context options. */
-describe('GIVEN the stack with default context', () => {
+describe('the stack with default context', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize();
@@ -21,8 +21,8 @@ describe('GIVEN the stack with default context', () => {
     Object.keys(s.resources('AWS::EC2::Subnet')).filter((id) => id.startsWith(`NetworkVpc${tier}Subnet`));
   const refs = (ids: string[]) => ids.map((id) => ({ Ref: id }));
 
-  describe('WHEN the network is synthesized', () => {
-    it('THEN the VPC spans two AZs with public, fleet (private with NAT) and cache (isolated) subnets', () => {
+  describe('when the network is synthesized', () => {
+    it('then the VPC spans two AZs with public, fleet (private with NAT) and cache (isolated) subnets', () => {
       s.template.resourceCountIs('AWS::EC2::VPC', 1);
       expect(subnetIdsOfTier('public')).toHaveLength(2);
       expect(subnetIdsOfTier('fleet')).toHaveLength(2);
@@ -34,7 +34,7 @@ describe('GIVEN the stack with default context', () => {
       expect(new Set(azs).size).toBe(2);
     });
 
-    it('THEN the ALB sits in the public subnets, the instances in the fleet subnets, the cache in the isolated ones', () => {
+    it('then the ALB sits in the public subnets, the instances in the fleet subnets, the cache in the isolated ones', () => {
       s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
         Scheme: 'internet-facing',
         Subnets: Match.arrayWith(refs(subnetIdsOfTier('public'))),
@@ -47,7 +47,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the Auto Scaling Group waits for the NAT routes, so instances can install packages at boot', () => {
+    it('then the Auto Scaling Group waits for the NAT routes, so instances can install packages at boot', () => {
       const asg = s.json.Resources as Record<string, { Type: string; DependsOn?: string[] }>;
       const [, group] =
         Object.entries(asg).find(([, r]) => r.Type === 'AWS::AutoScaling::AutoScalingGroup') ?? [];
@@ -57,8 +57,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the load balancer is synthesized', () => {
-    it('THEN with no certificate it listens on HTTP 80 and forwards to the fleet', () => {
+  describe('when the load balancer is synthesized', () => {
+    it('then with no certificate it listens on HTTP 80 and forwards to the fleet', () => {
       s.template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
       s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
         Port: 80,
@@ -67,7 +67,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the target group checks GET /health on the service port and wants a 200', () => {
+    it('then the target group checks GET /health on the service port and wants a 200', () => {
       s.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
         Port: 3000,
         Protocol: 'HTTP',
@@ -78,7 +78,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the deregistration delay covers the service drain plus its in-flight timeout', () => {
+    it('then the deregistration delay covers the service drain plus its in-flight timeout', () => {
       const drain = Number(/SHUTDOWN_DRAIN_MS=(\d+)/.exec(s.userData)?.[1]);
       const timeout = Number(/SHUTDOWN_TIMEOUT_MS=(\d+)/.exec(s.userData)?.[1]);
       expect(drain).toBeGreaterThan(0);
@@ -90,14 +90,14 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the drain outlasts the ALB noticing /health turned 503 (interval x unhealthy threshold)', () => {
+    it('then the drain outlasts the ALB noticing /health turned 503 (interval x unhealthy threshold)', () => {
       const drain = Number(/SHUTDOWN_DRAIN_MS=(\d+)/.exec(s.userData)?.[1]);
       expect(drain).toBeGreaterThan(5 * 2 * 1000);
     });
   });
 
-  describe('WHEN the fleet is synthesized', () => {
-    it('THEN the Auto Scaling Group runs 2 to 10 instances from the launch template', () => {
+  describe('when the fleet is synthesized', () => {
+    it('then the Auto Scaling Group runs 2 to 10 instances from the launch template', () => {
       s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         MinSize: '2',
         MaxSize: '10',
@@ -105,7 +105,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it scales by target tracking on ALB requests per target', () => {
+    it('then it scales by target tracking on ALB requests per target', () => {
       s.template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
         PolicyType: 'TargetTrackingScaling',
         TargetTrackingConfiguration: Match.objectLike({
@@ -117,7 +117,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it rolls updates one instance at a time, keeping capacity, waiting for each boot signal', () => {
+    it('then it rolls updates one instance at a time, keeping capacity, waiting for each boot signal', () => {
       s.template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
         UpdatePolicy: {
           AutoScalingRollingUpdate: Match.objectLike({
@@ -134,11 +134,11 @@ describe('GIVEN the stack with default context', () => {
       );
     });
 
-    it('THEN the ASG uses EC2 health checks, so a Redis outage (every /health 503) does not recycle the fleet', () => {
+    it('then the ASG uses EC2 health checks, so a Redis outage (every /health 503) does not recycle the fleet', () => {
       s.template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { HealthCheckType: 'EC2' });
     });
 
-    it('THEN instances boot the current Amazon Linux 2023 from its public SSM parameter, with no lookup', () => {
+    it('then instances boot the current Amazon Linux 2023 from its public SSM parameter, with no lookup', () => {
       const parameters = s.json.Parameters as Record<string, { Type: string; Default: string }>;
       const ami = Object.values(parameters).find(
         (p) => p.Type === 'AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>',
@@ -153,7 +153,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the launch template requires IMDSv2 and keeps containers one hop away from it', () => {
+    it('then the launch template requires IMDSv2 and keeps containers one hop away from it', () => {
       s.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
         LaunchTemplateData: Match.objectLike({
           MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
@@ -161,7 +161,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN every volume of the launch template is encrypted', () => {
+    it('then every volume of the launch template is encrypted', () => {
       const data = s.only('AWS::EC2::LaunchTemplate').Properties.LaunchTemplateData as {
         BlockDeviceMappings: { Ebs: { Encrypted: boolean } }[];
       };
@@ -169,7 +169,7 @@ describe('GIVEN the stack with default context', () => {
       for (const mapping of data.BlockDeviceMappings) expect(mapping.Ebs.Encrypted).toBe(true);
     });
 
-    it('THEN user data installs Docker and runs the image from ECR with a restart policy and a stop timeout', () => {
+    it('then user data installs Docker and runs the image from ECR with a restart policy and a stop timeout', () => {
       expect(s.userData).toContain('dnf install -y docker');
       expect(s.userData).toMatch(/docker pull "\$IMAGE"/);
       expect(s.userData).toMatch(/IMAGE=\$\{AWS::AccountId\}\.dkr\.ecr\.\$\{AWS::Region\}\./);
@@ -181,7 +181,7 @@ describe('GIVEN the stack with default context', () => {
       expect(stopTimeout * 1000).toBeGreaterThan(drain + timeout);
     });
 
-    it('THEN the container logs to CloudWatch through the awslogs driver, into a log group with retention', () => {
+    it('then the container logs to CloudWatch through the awslogs driver, into a log group with retention', () => {
       const [logGroupId] = Object.entries(s.resources('AWS::Logs::LogGroup')).find(([id]) =>
         id.startsWith('FleetContainerLogs'),
       ) ?? [''];
@@ -190,7 +190,7 @@ describe('GIVEN the stack with default context', () => {
       s.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
 
-    it('THEN a watchdog restarts the service or the worker when Docker marks it unhealthy (/health/live)', () => {
+    it('then a watchdog restarts the service or the worker when Docker marks it unhealthy (/health/live)', () => {
       const watchdog = s.userData.slice(
         s.userData.indexOf('cat > /usr/local/bin/flash-sale-watchdog'),
         s.userData.indexOf('chmod 0755 /usr/local/bin/flash-sale-watchdog'),
@@ -201,12 +201,12 @@ describe('GIVEN the stack with default context', () => {
       expect(s.userData).toContain('systemctl enable --now flash-sale-watchdog.timer');
     });
 
-    it('THEN the service runs in production with the unsafe endpoint off', () => {
+    it('then the service runs in production with the unsafe endpoint off', () => {
       expect(s.userData).toContain('NODE_ENV=production');
       expect(s.userData).toMatch(/^UNSAFE_ENDPOINT=off$/m);
     });
 
-    it('THEN the image asset sends docker build only what the Dockerfile copies (no infra-cdk, cdk.out, node_modules)', () => {
+    it('then the image asset sends docker build only what the Dockerfile copies (no infra-cdk, cdk.out, node_modules)', () => {
       const assetDirs = fs.readdirSync(s.app.outdir).filter((name) => name.startsWith('asset.'));
       const imageDir = assetDirs.find((name) => fs.existsSync(path.join(s.app.outdir, name, 'Dockerfile')));
       expect(imageDir).toBeDefined();
@@ -220,7 +220,7 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the instances boot', () => {
+  describe('when the instances boot', () => {
     /** user data's commands, continuation lines joined */
     const commands = (): string[] => s.userData.replace(/ \\\n\s*/g, ' ').split('\n');
     const dockerRun = (marker: string): string => {
@@ -230,7 +230,7 @@ describe('GIVEN the stack with default context', () => {
     };
     const caMount = '-v /usr/local/share/flash-sale/rds-ca.pem:/etc/rds/ca.pem:ro';
 
-    it('THEN they download the RDS CA bundle of their region, with bounded retries, world-readable', () => {
+    it('then they download the RDS CA bundle of their region, with bounded retries, world-readable', () => {
       expect(s.userData).toContain(
         'curl -fsS --max-time 20 -o /tmp/rds-ca.pem "https://truststore.pki.rds.amazonaws.com/$REGION/$REGION-bundle.pem"',
       );
@@ -242,7 +242,7 @@ describe('GIVEN the stack with default context', () => {
       expect(s.userData.indexOf('fetch_rds_ca\n')).toBeLessThan(s.userData.indexOf('umask 077'));
     });
 
-    it('THEN they build DATABASE_URL from the database secret, URL-encoded, verified TLS, into the root-only env file', () => {
+    it('then they build DATABASE_URL from the database secret, URL-encoded, verified TLS, into the root-only env file', () => {
       expect(s.userData).toMatch(
         /^DATABASE_SECRET=\$\(retry 5 'read the database secret' secret '\$\{DatabaseInstanceSecretAttachment\w+\}'\)$/m,
       );
@@ -257,11 +257,11 @@ describe('GIVEN the stack with default context', () => {
       expect(s.userData).toMatch(/^unset .*\bDATABASE_SECRET\b.*\bDATABASE_URL\b/m);
     });
 
-    it('THEN user data names the database endpoint, so a new database changes the launch template and rolls the fleet', () => {
+    it('then user data names the database endpoint, so a new database changes the launch template and rolls the fleet', () => {
       expect(s.userData).toMatch(/^# database: \$\{DatabaseInstance\w+\.Endpoint\.Address\}:5432 /m);
     });
 
-    it('THEN they run the migrations once, with bounded retries, after the pull and before either container', () => {
+    it('then they run the migrations once, with bounded retries, after the pull and before either container', () => {
       const migrate = dockerRun('node dist/app/migrate.js');
       expect(migrate).toMatch(/^retry 6 'database migrations' docker run --rm /);
       expect(migrate).toContain('--env-file /etc/flash-sale/service.env');
@@ -273,7 +273,7 @@ describe('GIVEN the stack with default context', () => {
       expect(at("retry 6 'database migrations'")).toBeLessThan(at('docker run -d --name flash-sale-worker '));
     });
 
-    it('THEN the worker runs beside the service: same image and env file, its own name and log stream, no port', () => {
+    it('then the worker runs beside the service: same image and env file, its own name and log stream, no port', () => {
       const worker = dockerRun('--name flash-sale-worker ');
       expect(worker).toMatch(/ "\$IMAGE" node dist\/app\/worker\.js$/);
       expect(worker).toContain('--restart unless-stopped');
@@ -285,7 +285,7 @@ describe('GIVEN the stack with default context', () => {
       expect(worker).not.toMatch(/ -p | --publish/);
     });
 
-    it("THEN the service gets the same env file and CA bundle, and keeps the image's own command", () => {
+    it("then the service gets the same env file and CA bundle, and keeps the image's own command", () => {
       const service = dockerRun('--name flash-sale ');
       expect(service).toContain('--env-file /etc/flash-sale/service.env');
       expect(service).toContain(caMount);
@@ -293,7 +293,7 @@ describe('GIVEN the stack with default context', () => {
       expect(service).toMatch(/ "\$IMAGE"$/);
     });
 
-    it('THEN the boot succeeds only once the service answers /health and Docker reports the worker healthy', () => {
+    it('then the boot succeeds only once the service answers /health and Docker reports the worker healthy', () => {
       expect(s.userData).toContain(
         'worker_live() { [ "$(docker inspect --format \'{{.State.Health.Status}}\' flash-sale-worker)" = healthy ]; }',
       );
@@ -301,11 +301,11 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the security groups are synthesized', () => {
+  describe('when the security groups are synthesized', () => {
     const groupId = (prefix: string): string =>
       Object.keys(s.resources('AWS::EC2::SecurityGroup')).find((id) => id.startsWith(prefix)) ?? 'missing';
 
-    it('THEN the cache accepts only the fleet, on the Redis port, and opens nothing else', () => {
+    it('then the cache accepts only the fleet, on the Redis port, and opens nothing else', () => {
       const cache = groupId('CacheSecurityGroup');
       const fleet = groupId('FleetSecurityGroup');
       const ingress = Object.values(s.resources('AWS::EC2::SecurityGroupIngress')).filter(
@@ -324,7 +324,7 @@ describe('GIVEN the stack with default context', () => {
       expect(inline?.SecurityGroupIngress).toBeUndefined();
     });
 
-    it('THEN the database accepts only the fleet, on the PostgreSQL port, and opens nothing else', () => {
+    it('then the database accepts only the fleet, on the PostgreSQL port, and opens nothing else', () => {
       const database = groupId('DatabaseSecurityGroup');
       const fleet = groupId('FleetSecurityGroup');
       const ingress = Object.values(s.resources('AWS::EC2::SecurityGroupIngress')).filter(
@@ -348,7 +348,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the fleet accepts only the ALB, on the service port', () => {
+    it('then the fleet accepts only the ALB, on the service port', () => {
       const fleet = groupId('FleetSecurityGroup');
       const alb = groupId('LoadBalancerAlbSecurityGroup');
       const ingress = Object.values(s.resources('AWS::EC2::SecurityGroupIngress')).filter(
@@ -366,7 +366,7 @@ describe('GIVEN the stack with default context', () => {
       expect(s.resources('AWS::EC2::SecurityGroup')[fleet]?.Properties.SecurityGroupIngress).toBeUndefined();
     });
 
-    it('THEN the ALB is open to the internet on port 80 only', () => {
+    it('then the ALB is open to the internet on port 80 only', () => {
       const alb = s.resources('AWS::EC2::SecurityGroup')[groupId('LoadBalancerAlbSecurityGroup')];
       expect(alb?.Properties.SecurityGroupIngress).toEqual([
         expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 80, ToPort: 80, IpProtocol: 'tcp' }),
@@ -374,8 +374,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the cache is synthesized', () => {
-    it('THEN it is a Multi-AZ Redis replication group with automatic failover and one replica', () => {
+  describe('when the cache is synthesized', () => {
+    it('then it is a Multi-AZ Redis replication group with automatic failover and one replica', () => {
       s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
         Engine: 'redis',
         MultiAZEnabled: true,
@@ -386,14 +386,14 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it encrypts in transit and at rest', () => {
+    it('then it encrypts in transit and at rest', () => {
       s.template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
         TransitEncryptionEnabled: true,
         AtRestEncryptionEnabled: true,
       });
     });
 
-    it('THEN its parameter group never evicts (stock is the source of truth) and keeps cluster mode off', () => {
+    it('then its parameter group never evicts (stock is the source of truth) and keeps cluster mode off', () => {
       const group = s.only('AWS::ElastiCache::ParameterGroup');
       expect(group.Properties.Properties).toEqual({
         'maxmemory-policy': 'noeviction',
@@ -404,7 +404,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN its AUTH token is a dynamic reference to a generated Secrets Manager secret', () => {
+    it('then its AUTH token is a dynamic reference to a generated Secrets Manager secret', () => {
       const rg = s.only('AWS::ElastiCache::ReplicationGroup');
       const authToken = JSON.stringify(rg.Properties.AuthToken);
       const secretId = /"Ref":"(CacheAuthToken[A-Z0-9]+)"/i.exec(authToken)?.[1] ?? 'missing';
@@ -425,8 +425,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the database is synthesized', () => {
-    it('THEN it is PostgreSQL 16 on RDS, encrypted, not publicly accessible, single-AZ by default', () => {
+  describe('when the database is synthesized', () => {
+    it('then it is PostgreSQL 16 on RDS, encrypted, not publicly accessible, single-AZ by default', () => {
       s.template.resourceCountIs('AWS::RDS::DBInstance', 1);
       s.template.hasResourceProperties('AWS::RDS::DBInstance', {
         Engine: 'postgres',
@@ -442,7 +442,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it keeps 7 days of backups, is protected from deletion, and leaves a snapshot when removed', () => {
+    it('then it keeps 7 days of backups, is protected from deletion, and leaves a snapshot when removed', () => {
       s.template.hasResource('AWS::RDS::DBInstance', {
         Properties: Match.objectLike({ BackupRetentionPeriod: 7, DeletionProtection: true }),
         DeletionPolicy: 'Snapshot',
@@ -450,7 +450,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it sits in the isolated subnets, through its own subnet group', () => {
+    it('then it sits in the isolated subnets, through its own subnet group', () => {
       const subnetGroup = s.only('AWS::RDS::DBSubnetGroup');
       expect(subnetGroup.Properties.SubnetIds).toEqual(refs(subnetIdsOfTier('cache')));
       s.template.hasResourceProperties('AWS::RDS::DBInstance', {
@@ -464,7 +464,7 @@ describe('GIVEN the stack with default context', () => {
       expect(routes).toEqual([]);
     });
 
-    it('THEN its parameter group refuses connections without TLS (rds.force_ssl = 1)', () => {
+    it('then its parameter group refuses connections without TLS (rds.force_ssl = 1)', () => {
       const group = s.only('AWS::RDS::DBParameterGroup');
       expect(group.Properties).toMatchObject({
         Family: 'postgres16',
@@ -475,7 +475,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN its master password is generated into Secrets Manager and only referenced by the template', () => {
+    it('then its master password is generated into Secrets Manager and only referenced by the template', () => {
       const instance = s.only('AWS::RDS::DBInstance');
       const password = JSON.stringify(instance.Properties.MasterUserPassword);
       const secretId = /"Ref":"(\w*DatabaseInstanceSecret\w+)"/.exec(password)?.[1];
@@ -496,8 +496,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN secrets reach the instances', () => {
-    it('THEN the tokens are generated by Secrets Manager and no secret string is written in the template', () => {
+  describe('when secrets reach the instances', () => {
+    it('then the tokens are generated by Secrets Manager and no secret string is written in the template', () => {
       const secrets = s.resources('AWS::SecretsManager::Secret');
       const tokens = Object.entries(secrets).filter(([id]) => /AuthToken|AdminToken/.test(id));
       expect(tokens).toHaveLength(2);
@@ -507,7 +507,7 @@ describe('GIVEN the stack with default context', () => {
       }
     });
 
-    it('THEN the connection secret holds only the Redis endpoint, mode and TLS switch', () => {
+    it('then the connection secret holds only the Redis endpoint, mode and TLS switch', () => {
       const [, connection] =
         Object.entries(s.resources('AWS::SecretsManager::Secret')).find(([id]) =>
           id.includes('RedisConnection'),
@@ -520,13 +520,13 @@ describe('GIVEN the stack with default context', () => {
       expect(text).toContain('rediss://');
     });
 
-    it('THEN user data names the cache endpoint, so a new cache changes the launch template and rolls the fleet', () => {
+    it('then user data names the cache endpoint, so a new cache changes the launch template and rolls the fleet', () => {
       // The instances read the endpoint from the connection secret once, at boot. If the launch template
       // did not change with the cache, replacing the cache would leave every instance on the old one.
       expect(s.userData).toMatch(/^# cache: \$\{CacheReplicationGroup\w+\.PrimaryEndPoint\.Address\}:6379 /m);
     });
 
-    it('THEN the environment an instance assembles is one the service accepts: production, TLS, the primary endpoint', () => {
+    it('then the environment an instance assembles is one the service accepts: production, TLS, the primary endpoint', () => {
       const config = loadConfig(serviceEnvironment(s));
       expect(config).toMatchObject({
         env: 'production',
@@ -545,7 +545,7 @@ describe('GIVEN the stack with default context', () => {
       expect(config.database?.url).toBe(SAMPLE_DATABASE_URL);
     });
 
-    it('THEN user data fetches every secret at boot and writes only shell variables into the env file', () => {
+    it('then user data fetches every secret at boot and writes only shell variables into the env file', () => {
       expect(
         s.userData.match(/REDIS_CONNECTION=\$\(retry 5 '[^']+' secret '\$\{SecretsRedisConnection\w+\}'\)/),
       ).not.toBeNull();
@@ -560,7 +560,7 @@ describe('GIVEN the stack with default context', () => {
       expect(s.userData).not.toMatch(/set -x|bash -x/);
     });
 
-    it('THEN no string in the whole template looks like a token assigned to a secret variable', () => {
+    it('then no string in the whole template looks like a token assigned to a secret variable', () => {
       const text = JSON.stringify(s.json);
       // a value of a secret variable or property that is not a shell variable or a dynamic reference
       expect(text).not.toMatch(/(ADMIN_TOKEN|REDIS_PASSWORD|AUTH_TOKEN|DATABASE_URL)=(?!\$)[^\s"\\]+/);
@@ -569,7 +569,7 @@ describe('GIVEN the stack with default context', () => {
       expect(text).not.toMatch(/postgres(ql)?:\/\/[^"@/]*:[^"@/]+@/);
     });
 
-    it('THEN the instance role may read exactly those four secrets (the database one included), and nothing else in Secrets Manager', () => {
+    it('then the instance role may read exactly those four secrets (the database one included), and nothing else in Secrets Manager', () => {
       const statements = Object.values(s.resources('AWS::IAM::Policy')).flatMap(
         (policy) =>
           (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
@@ -593,8 +593,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN observability is synthesized', () => {
-    it('THEN a dashboard graphs requests, 5xx, latency, healthy hosts, cache CPU, memory and replication lag', () => {
+  describe('when observability is synthesized', () => {
+    it('then a dashboard graphs requests, 5xx, latency, healthy hosts, cache CPU, memory and replication lag', () => {
       const body = JSON.stringify(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
       for (const metric of [
         'RequestCount',
@@ -611,7 +611,7 @@ describe('GIVEN the stack with default context', () => {
       }
     });
 
-    it('THEN five alarms watch the 5xx rate, unhealthy hosts, cache memory, the order backlog and database storage', () => {
+    it('then five alarms watch the 5xx rate, unhealthy hosts, cache memory, the order backlog and database storage', () => {
       s.template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
       const alarms = JSON.stringify(s.resources('AWS::CloudWatch::Alarm'));
       expect(alarms).toContain('100 * (FILL(t5xx, 0) + FILL(e5xx, 0)) / requests');
@@ -643,8 +643,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the order backlog is watched', () => {
-    it('THEN a metric filter turns the worker\'s "order backlog" log lines into the oldest pending age', () => {
+  describe('when the order backlog is watched', () => {
+    it('then a metric filter turns the worker\'s "order backlog" log lines into the oldest pending age', () => {
       const [logGroupId] = Object.keys(s.resources('AWS::Logs::LogGroup')).filter((id) =>
         id.startsWith('FleetContainerLogs'),
       );
@@ -665,7 +665,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN an alarm fires when its maximum stays above 120 s, or when no worker reports at all', () => {
+    it('then an alarm fires when its maximum stays above 120 s, or when no worker reports at all', () => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Metrics: [
           Match.objectLike({
@@ -684,7 +684,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the dashboard graphs it and shows the alarm in its status widget', () => {
+    it('then the dashboard graphs it and shows the alarm in its status widget', () => {
       const body = render(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
       expect(body).toContain('"FlashSale","OrderBacklogOldestAgeSeconds"');
       const [backlogAlarm] = Object.keys(s.resources('AWS::CloudWatch::Alarm')).filter((id) =>
@@ -694,8 +694,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the database is watched', () => {
-    it('THEN the dashboard graphs its CPU, connections and free storage', () => {
+  describe('when the database is watched', () => {
+    it('then the dashboard graphs its CPU, connections and free storage', () => {
       const body = render(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
       for (const metric of ['CPUUtilization', 'DatabaseConnections', 'FreeStorageSpace']) {
         expect(body).toMatch(
@@ -704,7 +704,7 @@ describe('GIVEN the stack with default context', () => {
       }
     });
 
-    it('THEN an alarm fires when less than 1 GiB stays free for 5 minutes', () => {
+    it('then an alarm fires when less than 1 GiB stays free for 5 minutes', () => {
       s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Threshold: 1024 ** 3,
         ComparisonOperator: 'LessThanThreshold',
@@ -721,8 +721,8 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  describe('WHEN the outputs are synthesized', () => {
-    it('THEN they give the ALB URL, the cache endpoint and the name of the admin token secret', () => {
+  describe('when the outputs are synthesized', () => {
+    it('then they give the ALB URL, the cache endpoint and the name of the admin token secret', () => {
       s.template.hasOutput('AlbUrl', {
         Value: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [Match.anyValue(), 'DNSName'] }]] },
       });
@@ -737,7 +737,7 @@ describe('GIVEN the stack with default context', () => {
       );
     });
 
-    it('THEN they give the database endpoint and the name of its secret', () => {
+    it('then they give the database endpoint and the name of its secret', () => {
       s.template.hasOutput('DatabaseEndpoint', {
         Value: {
           'Fn::Join': [

@@ -7,15 +7,15 @@ import { IMAGE_CONTEXT, REPO_ROOT } from '../lib/service-image';
 import { loadConfig } from '../../app/config';
 import { SAMPLE_DATABASE_URL } from './synth';
 
-describe('GIVEN the target group health check (every 5 s, unhealthy after 2 failures)', () => {
+describe('the target group health check (every 5 s, unhealthy after 2 failures)', () => {
   const timing = shutdownTiming(TARGET_HEALTH_CHECK);
 
-  it('WHEN the service drains THEN /health stays 503 longer than the ALB needs to notice', () => {
+  it('when the service drains, then /health stays 503 longer than the ALB needs to notice', () => {
     const detectionMs = TARGET_HEALTH_CHECK.intervalSeconds * TARGET_HEALTH_CHECK.unhealthyThreshold * 1000;
     expect(timing.drainMs).toBeGreaterThan(detectionMs);
   });
 
-  it('WHEN a target is deregistered THEN the delay covers drain plus the in-flight timeout', () => {
+  it('when a target is deregistered, then the delay covers drain plus the in-flight timeout', () => {
     expect(timing.deregistrationDelaySeconds * 1000).toBeGreaterThanOrEqual(
       timing.drainMs + timing.timeoutMs,
     );
@@ -27,16 +27,16 @@ describe('GIVEN the target group health check (every 5 s, unhealthy after 2 fail
     });
   });
 
-  it('WHEN Docker stops the container THEN it waits longer than the graceful stop before SIGKILL', () => {
+  it('when Docker stops the container, then it waits longer than the graceful stop before SIGKILL', () => {
     expect(timing.dockerStopTimeoutSeconds).toBeGreaterThan(timing.deregistrationDelaySeconds);
   });
 
-  it('WHEN the health check times out THEN it does so within one interval, as the ALB requires', () => {
+  it('when the health check times out, then it does so within one interval, as the ALB requires', () => {
     expect(TARGET_HEALTH_CHECK.timeoutSeconds).toBeLessThan(TARGET_HEALTH_CHECK.intervalSeconds);
   });
 });
 
-describe('GIVEN the boot script rendered with sample values', () => {
+describe('the boot script rendered with sample values', () => {
   const script = [
     '#!/bin/bash',
     ...bootScript({
@@ -58,18 +58,18 @@ describe('GIVEN the boot script rendered with sample values', () => {
     }),
   ].join('\n');
 
-  it('WHEN bash parses it THEN there is no syntax error', () => {
+  it('when bash parses it, then there is no syntax error', () => {
     const result = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
 
-  it('WHEN it runs THEN it stops at the first failing command and never traces (tokens would reach the log)', () => {
+  it('when it runs, then it stops at the first failing command and never traces (tokens would reach the log)', () => {
     expect(script.split('\n')[1]).toBe('set -euo pipefail');
     expect(script).not.toMatch(/set -\w*x/);
   });
 
-  it('WHEN it waits for the service THEN it gives up after the boot deadline with a failing exit code', () => {
+  it('when it waits for the service, then it gives up after the boot deadline with a failing exit code', () => {
     expect(script).toContain('for attempt in $(seq 1 120); do');
     expect(script.trimEnd().endsWith('exit 1')).toBe(true);
   });
@@ -98,7 +98,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
     return { status: result.status, stderr: result.stderr, slept };
   };
 
-  it('WHEN a retried command keeps failing THEN each attempt is logged, the waits back off, and the boot fails', () => {
+  it('when a retried command keeps failing, then each attempt is logged, the waits back off, and the boot fails', () => {
     const run = runRetry(5, 'false');
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('the thing: attempt 1 of 5');
@@ -107,7 +107,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
     expect(run.slept).toEqual([5, 10, 20, 30]);
   });
 
-  it('WHEN a retried command succeeds THEN retry stops there and succeeds', () => {
+  it('when a retried command succeeds, then retry stops there and succeeds', () => {
     const run = runRetry(5, 'true');
     expect(run.status).toBe(0);
     expect(run.stderr).toContain('the thing: attempt 1 of 5');
@@ -115,7 +115,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
     expect(run.slept).toEqual([]);
   });
 
-  it('WHEN the CA bundle and the migrations are fetched and run THEN each is retried a bounded number of times', () => {
+  it('when the CA bundle and the migrations are fetched and run, then each is retried a bounded number of times', () => {
     expect(script).toContain("retry 5 'download the RDS CA bundle' fetch_rds_ca");
     expect(script).toContain("retry 6 'database migrations' docker run --rm");
   });
@@ -135,7 +135,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
     );
   };
 
-  it('WHEN jq builds DATABASE_URL from the RDS secret THEN user and password are URL-encoded and TLS is verified', () => {
+  it('when jq builds DATABASE_URL from the RDS secret, then user and password are URL-encoded and TLS is verified', () => {
     // every character RDS's generated passwords may hold that means something in a URL
     const password = 'a,b=c^d.e-f_g;h';
     const result = databaseUrlFrom({
@@ -158,7 +158,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
     expect(loadConfig({ DATABASE_URL: result.stdout }).database?.url).toBe(result.stdout);
   });
 
-  it('WHEN jq builds DATABASE_URL THEN it has the form the stack tests feed the service', () => {
+  it('when jq builds DATABASE_URL, then it has the form the stack tests feed the service', () => {
     const sample = new URL(SAMPLE_DATABASE_URL);
     const result = databaseUrlFrom({
       username: decodeURIComponent(sample.username),
@@ -169,7 +169,7 @@ describe('GIVEN the boot script rendered with sample values', () => {
     expect(result.stdout).toBe(SAMPLE_DATABASE_URL);
   });
 
-  it('WHEN the secret has no host yet THEN the boot stops, and the error does not show the password', () => {
+  it('when the secret has no host yet, then the boot stops, and the error does not show the password', () => {
     const result = databaseUrlFrom({ username: 'flashsale', password: 'do-not-print-me' });
     expect(result.status).not.toBe(0);
     // (the secret lacks both: jq names whichever part of the URL it evaluates first)
@@ -178,10 +178,10 @@ describe('GIVEN the boot script rendered with sample values', () => {
   });
 });
 
-describe('GIVEN the repository Dockerfile', () => {
+describe('the repository Dockerfile', () => {
   const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
 
-  it('WHEN it copies from the build context THEN every source is in the image asset context', () => {
+  it('when it copies from the build context, then every source is in the image asset context', () => {
     const sources = dockerfile
       .split('\n')
       .filter((line) => /^COPY\s/.test(line) && !line.includes('--from='))
@@ -192,7 +192,7 @@ describe('GIVEN the repository Dockerfile', () => {
     for (const source of sources) expect(IMAGE_CONTEXT).toContain(source);
   });
 
-  it('WHEN it runs THEN it listens on PORT 3000, the port the target group sends to', () => {
+  it('when it runs, then it listens on PORT 3000, the port the target group sends to', () => {
     expect(dockerfile).toMatch(/ENV .*PORT=3000/);
     expect(dockerfile).toMatch(/HEALTHCHECK .*\/health\/live/s);
   });

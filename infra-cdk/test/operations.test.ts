@@ -25,7 +25,7 @@ function withPolicies(s: Synthesized, type: string) {
 describe.each([
   ['HTTP (no certificate)', {}, 80],
   ['HTTPS', { certificateArn: CERTIFICATE }, 443],
-])('GIVEN the stack with %s', (_name, context: Record<string, string>, forwardingPort) => {
+])('the stack with %s', (_name, context: Record<string, string>, forwardingPort) => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize(context);
@@ -34,7 +34,7 @@ describe.each([
     s.dispose();
   });
 
-  it('WHEN the listener that forwards is synthesized THEN a rule ahead of it answers the operator-only paths with 404', () => {
+  it('when the listener that forwards is synthesized, then a rule ahead of it answers the operator-only paths with 404', () => {
     expect(OPERATOR_ONLY_PATHS).toEqual(['/metrics', '/metrics/*']);
     const listeners = s.resources('AWS::ElasticLoadBalancingV2::Listener');
     const [forwardingId] =
@@ -59,7 +59,7 @@ describe.each([
   });
 });
 
-describe('GIVEN the stack with default context', () => {
+describe('the stack with default context', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize();
@@ -68,7 +68,7 @@ describe('GIVEN the stack with default context', () => {
     s.dispose();
   });
 
-  it('WHEN the cache is deleted or replaced THEN ElastiCache takes a final snapshot, and keeps daily ones for a week', () => {
+  it('when the cache is deleted or replaced, then ElastiCache takes a final snapshot, and keeps daily ones for a week', () => {
     const [group] = withPolicies(s, 'AWS::ElastiCache::ReplicationGroup');
     expect(group?.DeletionPolicy).toBe('Snapshot');
     expect(group?.UpdateReplacePolicy).toBe('Snapshot');
@@ -79,14 +79,14 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  it('WHEN the database is deleted or replaced THEN RDS takes a final snapshot, and deletion protection is on', () => {
+  it('when the database is deleted or replaced, then RDS takes a final snapshot, and deletion protection is on', () => {
     const [instance] = withPolicies(s, 'AWS::RDS::DBInstance');
     expect(instance?.DeletionPolicy).toBe('Snapshot');
     expect(instance?.UpdateReplacePolicy).toBe('Snapshot');
     expect(instance?.Properties.DeletionProtection).toBe(true);
   });
 
-  it('WHEN no alarm destination is given THEN no topic exists and no alarm has an action', () => {
+  it('when no alarm destination is given, then no topic exists and no alarm has an action', () => {
     s.template.resourceCountIs('AWS::SNS::Topic', 0);
     for (const alarm of Object.values(s.resources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
@@ -94,7 +94,7 @@ describe('GIVEN the stack with default context', () => {
     }
   });
 
-  it("WHEN deployed THEN an output gives the dashboard's console URL in the stack's region", () => {
+  it("when deployed, then an output gives the dashboard's console URL in the stack's region", () => {
     const outputs = s.json.Outputs as Record<string, { Value: unknown }>;
     const dashboard = s.only('AWS::CloudWatch::Dashboard');
     expect(render(outputs.DashboardUrl?.Value)).toBe(
@@ -105,7 +105,7 @@ describe('GIVEN the stack with default context', () => {
   });
 });
 
-describe('GIVEN disposable=true (a throw-away demo stack)', () => {
+describe('the stack with disposable=true (a throw-away demo stack)', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize({ disposable: 'true' });
@@ -114,7 +114,7 @@ describe('GIVEN disposable=true (a throw-away demo stack)', () => {
     s.dispose();
   });
 
-  it('WHEN `cdk destroy` runs THEN the cache and the database are deleted without a snapshot or a protection to stop it', () => {
+  it('when `cdk destroy` runs, then the cache and the database are deleted without a snapshot or a protection to stop it', () => {
     const [group] = withPolicies(s, 'AWS::ElastiCache::ReplicationGroup');
     const [instance] = withPolicies(s, 'AWS::RDS::DBInstance');
     expect(group?.DeletionPolicy).toBe('Delete');
@@ -126,7 +126,7 @@ describe('GIVEN disposable=true (a throw-away demo stack)', () => {
 describe.each([
   ['alarmEmail', { alarmEmail: 'oncall@example.com' }],
   ['alarmTopicArn', { alarmTopicArn: TOPIC_ARN }],
-])('GIVEN %s', (option, context: Record<string, string>) => {
+])('the context option %s', (option, context: Record<string, string>) => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize(context);
@@ -135,7 +135,7 @@ describe.each([
     s.dispose();
   });
 
-  it('WHEN synthesized THEN every alarm notifies the topic when it fires and when it clears', () => {
+  it('when synthesized, then every alarm notifies the topic when it fires and when it clears', () => {
     const topic = option === 'alarmEmail' ? { Ref: s.only('AWS::SNS::Topic').id } : TOPIC_ARN;
     const alarms = Object.values(s.resources('AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(5);
@@ -145,7 +145,7 @@ describe.each([
     }
   });
 
-  it('WHEN synthesized THEN an email address gets a new topic and its subscription; a topic ARN creates nothing', () => {
+  it('when synthesized, then an email address gets a new topic and its subscription; a topic ARN creates nothing', () => {
     if (option === 'alarmEmail') {
       s.template.hasResourceProperties('AWS::SNS::Subscription', {
         Protocol: 'email',
@@ -158,7 +158,7 @@ describe.each([
   });
 });
 
-describe('GIVEN the stack with default context, for the service figures', () => {
+describe('the stack with default context, for the service figures', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize();
@@ -167,12 +167,12 @@ describe('GIVEN the stack with default context, for the service figures', () => 
     s.dispose();
   });
 
-  it('WHEN the instances boot THEN the service writes its figures as EMF lines, which the awslogs driver ships', () => {
+  it('when the instances boot, then the service writes its figures as EMF lines, which the awslogs driver ships', () => {
     expect(s.userData).toMatch(/^METRICS_EMF=on$/m);
     expect(s.userData).toContain('--log-driver awslogs');
   });
 
-  it('WHEN the dashboard is synthesized THEN its first row graphs purchases by outcome, sold-out refusals, 503s and latency', () => {
+  it('when the dashboard is synthesized, then its first row graphs purchases by outcome, sold-out refusals, 503s and latency', () => {
     // intrinsic functions (the ALB's name, the region) keep the body from parsing as JSON: read it as text
     const body = render(s.only('AWS::CloudWatch::Dashboard').Properties.DashboardBody);
     const titles = [...body.matchAll(/"title":"([^"]+)"/g)].map((match) => match[1]);

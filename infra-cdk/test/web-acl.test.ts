@@ -5,7 +5,7 @@ import { loadConfig } from '../../app/config';
 import { serviceEnvironment, synthesize } from './synth';
 import type { Synthesized } from './synth';
 
-describe('GIVEN the stack with default context', () => {
+describe('the stack with default context', () => {
   let s: Synthesized;
   beforeAll(() => {
     s = synthesize();
@@ -14,8 +14,8 @@ describe('GIVEN the stack with default context', () => {
     s.dispose();
   });
 
-  describe('WHEN the web ACL is synthesized', () => {
-    it('THEN it is a regional ACL that allows by default, with CloudWatch metrics', () => {
+  describe('when the web ACL is synthesized', () => {
+    it('then it is a regional ACL that allows by default, with CloudWatch metrics', () => {
       s.template.resourceCountIs('AWS::WAFv2::WebACL', 1);
       s.template.hasResourceProperties('AWS::WAFv2::WebACL', {
         Scope: 'REGIONAL',
@@ -24,7 +24,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it blocks bad-reputation addresses, then any address over 2,000 requests in 5 minutes, then known bad inputs', () => {
+    it('then it blocks bad-reputation addresses, then any address over 2,000 requests in 5 minutes, then known bad inputs', () => {
       const acl = s.only('AWS::WAFv2::WebACL').Properties as {
         Rules: { Name: string; Priority: number; VisibilityConfig: { CloudWatchMetricsEnabled: boolean } }[];
       };
@@ -54,7 +54,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN it is associated with the ALB', () => {
+    it('then it is associated with the ALB', () => {
       const alb = s.only('AWS::ElasticLoadBalancingV2::LoadBalancer');
       const acl = s.only('AWS::WAFv2::WebACL');
       s.template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
@@ -63,7 +63,7 @@ describe('GIVEN the stack with default context', () => {
       });
     });
 
-    it('THEN the requests it blocks, and only those, are logged to an aws-waf-logs- log group with a retention', () => {
+    it('then the requests it blocks, and only those, are logged to an aws-waf-logs- log group with a retention', () => {
       s.template.hasResourceProperties('AWS::Logs::LogGroup', {
         LogGroupName: 'aws-waf-logs-FlashSale',
         RetentionInDays: 30,
@@ -81,16 +81,16 @@ describe('GIVEN the stack with default context', () => {
     });
   });
 
-  it('WHEN an instance starts THEN the service trusts one proxy (the ALB) for the client address, and its production limits are on', () => {
+  it('when an instance starts, then the service trusts one proxy (the ALB) for the client address, and its production limits are on', () => {
     const config = loadConfig(serviceEnvironment(s));
     expect(config.admission).toEqual({ perUser: 10, perIp: 100, windowMs: 60_000, trustProxy: 1 });
   });
 });
 
-describe('GIVEN the context option wafRequestsPerIpPer5Minutes', () => {
+describe('the context option wafRequestsPerIpPer5Minutes', () => {
   const settings = (context: Record<string, string>) => readContext(new App({ context }).node);
 
-  it('WHEN it is given THEN the rate-based rule uses it', () => {
+  it('when it is given, then the rate-based rule uses it', () => {
     const s = synthesize({ wafRequestsPerIpPer5Minutes: '500' });
     try {
       s.template.hasResourceProperties('AWS::WAFv2::WebACL', {
@@ -103,7 +103,7 @@ describe('GIVEN the context option wafRequestsPerIpPer5Minutes', () => {
     }
   });
 
-  it.each(['9', 'many', '2000000001'])('WHEN it is %s THEN synthesis stops naming it', (value) => {
+  it.each(['9', 'many', '2000000001'])('when it is %s, then synthesis stops naming it', (value) => {
     expect(() => settings({ wafRequestsPerIpPer5Minutes: value })).toThrow(
       /context wafRequestsPerIpPer5Minutes=.* is invalid: expected an integer from 10 to 2000000000/,
     );

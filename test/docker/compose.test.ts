@@ -85,13 +85,13 @@ const service = (name: string): Service => {
 const APPS = ['app1', 'app2', 'app3'];
 
 describe('docker-compose.yml against the Compose Specification', () => {
-  it('validates, with no warning from the linter either', () => {
+  it('when dclint checks it, then it validates, with no warning from the linter either', () => {
     const { status, reports, output } = dclint(COMPOSE);
     expect(reports.flatMap((r) => r.messages)).toEqual([]);
     expect({ status, output }).toMatchObject({ status: 0 });
   });
 
-  it('rejects a file that breaks the specification, so the validation above means something', () => {
+  it('when a file breaks the specification, then dclint rejects it, so the validation above means something', () => {
     const broken = parse(text, { merge: true }) as { services: Record<string, Record<string, unknown>> };
     const lb = broken.services.lb ?? {};
     lb.depends_on = { app1: { condition: 'healthy' } }; // not one of the spec's conditions
@@ -112,7 +112,7 @@ describe('docker-compose.yml, read for the demo', () => {
   const image = imageConfig(parseStages(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')));
   const haproxyCfg = readFileSync(join(ROOT, 'deploy', 'haproxy', 'haproxy.cfg'), 'utf8');
 
-  it('runs Redis 7 that never evicts stock, with its own health check', () => {
+  it('when its redis service is read, then it runs Redis 7 that never evicts stock, with its own health check', () => {
     const redis = service('redis');
     expect(redis.image).toMatch(/^redis:7(\.|-|$)/);
     expect(redis.command?.join(' ')).toContain('--maxmemory-policy noeviction');
@@ -120,7 +120,7 @@ describe('docker-compose.yml, read for the demo', () => {
   });
 
   it.each(APPS)(
-    'runs %s from the Dockerfile, after Redis is healthy, with a valid production configuration',
+    'when %s is read with the image ENV, then it runs from the Dockerfile, after Redis is healthy, with a valid production configuration',
     (name) => {
       const app = service(name);
       expect(app.build).toBe('.');
@@ -186,7 +186,7 @@ describe('docker-compose.yml, read for the demo', () => {
     );
   });
 
-  it('puts the balancer in front of exactly those services, on the port the image listens on', () => {
+  it('when the lb service and haproxy.cfg are read, then they put the balancer in front of exactly those services, on the port the image listens on', () => {
     const servers = [...haproxyCfg.matchAll(/^\s*server\s+(\S+)\s+"\$\{APP\d_ADDR-([^:}]+):(\d+)\}"/gm)].map(
       (m) => ({ host: m[2], port: m[3] }),
     );
@@ -198,14 +198,14 @@ describe('docker-compose.yml, read for the demo', () => {
     expect(lb.ports).toEqual([`127.0.0.1:8080:${String(bind)}`]);
   });
 
-  it('uses the HAProxy version the load-balancer test runs', () => {
+  it('when the lb service is read, then it uses the HAProxy version the load-balancer test runs', () => {
     const local = spawnSync(haproxyBinary(), ['-v'], { encoding: 'utf8' });
     const version = /version (\d+\.\d+)/.exec(local.stdout)?.[1];
     expect(version).toBeDefined();
     expect(service('lb').image).toBe(`haproxy:${String(version)}`);
   });
 
-  it('runs PostgreSQL 15 with a volume and a readiness check, the migrations once it is ready, and the worker once they are done', () => {
+  it('when the postgres, migrate and worker services are read, then it runs PostgreSQL 15 with a volume and a readiness check, the migrations once it is ready, and the worker once they are done', () => {
     const postgres = service('postgres');
     expect(postgres.image).toMatch(/^postgres:15(\.|-|$)/);
     expect(postgres.volumes).toContain('postgres-data:/var/lib/postgresql/data');
@@ -223,7 +223,7 @@ describe('docker-compose.yml, read for the demo', () => {
     });
   });
 
-  it("gives the worker, the migrations and every instance the same PostgreSQL, whose user and password are the server's, in a configuration each accepts", () => {
+  it("when each service's DATABASE_URL is read, then it gives the worker, the migrations and every instance the same PostgreSQL, whose user and password are the server's, in a configuration each accepts", () => {
     const env = (name: string): Record<string, string> =>
       Object.fromEntries(
         Object.entries({ ...image.env, ...service(name).environment }).map(([k, v]) => [
@@ -250,7 +250,7 @@ describe('docker-compose.yml, read for the demo', () => {
     for (const name of APPS) expect(loadConfig(env(name)).database?.url).toBe(url.toString());
   });
 
-  it('runs the attack once, on demand, through the balancer', () => {
+  it('when the attack service is read, then it runs the attack once, on demand, through the balancer', () => {
     const attack = service('attack');
     expect(attack.profiles).toEqual(['demo']);
     const command = (attack.command ?? []).map(interpolate);

@@ -35,7 +35,7 @@ describe('Dockerfile', () => {
   const stages = parseStages(readFileSync(DOCKERFILE, 'utf8'));
   const image: ImageConfig = imageConfig(stages);
 
-  it('ships a slim image of a Node.js LTS line still supported (24: until April 2028), run as a non-root user', () => {
+  it('when the Dockerfile is read, then it ships a slim image of a Node.js LTS line still supported (24: until April 2028), run as a non-root user', () => {
     // Node 20 reached its end of life in April 2026: no more security fixes for the image
     expect(image.base).toMatch(/^node:24[.-].*slim$/);
     expect(stages.map((stage) => stage.base)).toEqual(stages.map(() => image.base));
@@ -56,16 +56,16 @@ describe('Dockerfile', () => {
     expect(process.versions.node.split('.')[0]).toBe(line);
   });
 
-  it('starts node itself (exec form, not npm start), so that SIGTERM reaches the service', () => {
+  it('when its CMD is read, then it starts node itself (exec form, not npm start), so that SIGTERM reaches the service', () => {
     expect(image.cmd[0]).toBe('node');
     expect(image.cmd).not.toContain('npm');
   });
 
-  it('has a HEALTHCHECK that needs nothing but node, which the slim image has', () => {
+  it('when its HEALTHCHECK is read, then it needs nothing but node, which the slim image has', () => {
     expect(image.healthcheck?.command[0]).toBe('node');
   });
 
-  it('installs from package-lock.json (npm ci) in every stage that installs', () => {
+  it('when any stage installs packages, then it installs from package-lock.json (npm ci)', () => {
     const installs = stages.flatMap((stage) =>
       stage.instructions.filter((i) => i.keyword === 'RUN' && /npm (ci|install|i)\b/.test(i.args)),
     );
@@ -73,7 +73,7 @@ describe('Dockerfile', () => {
     for (const install of installs) expect(install.args).toMatch(/^npm ci\b/);
   });
 
-  it('keeps the build context to what the build needs', () => {
+  it('when .dockerignore is applied, then it keeps the build context to what the build needs', () => {
     const ignore = loadDockerignore(ROOT);
     for (const path of ['node_modules/express/package.json', 'dist/app/main.js', '.git/HEAD', '.env']) {
       expect({ path, excluded: ignore.excludes(path) }).toEqual({ path, excluded: true });
@@ -106,7 +106,7 @@ describe('the image, replayed without a Docker engine', () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it('holds the compiled service, the worker, every Lua script and every migration beside them', () => {
+  it('when the final stage is replayed, then it holds the compiled service, the worker, every Lua script and every migration beside them', () => {
     expect(existsSync(join(srv, 'dist', 'app', 'main.js'))).toBe(true);
     expect(existsSync(join(srv, 'dist', 'app', 'worker.js'))).toBe(true);
     expect(existsSync(join(srv, 'dist', 'app', 'migrate.js'))).toBe(true);
@@ -117,7 +117,7 @@ describe('the image, replayed without a Docker engine', () => {
     expect(readdirSync(join(srv, 'dist', 'app', 'redis', 'lua')).sort()).toEqual(sources.sort());
   });
 
-  it('holds production dependencies only, and no TypeScript sources', () => {
+  it('when the final stage is replayed, then it holds production dependencies only, and no TypeScript sources', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };

@@ -40,12 +40,12 @@ async function instanceOf(url: string): Promise<string> {
 }
 
 describe('haproxy.cfg', () => {
-  it('is valid as compose runs it (no variables set: the compose service names)', () => {
+  it('when haproxy -c checks it as compose runs it (no variables set: the compose service names), then it is valid', () => {
     const { status, output } = haproxyCheck({});
     expect({ status, output }).toEqual({ status: 0, output: expect.stringContaining('valid') as unknown });
   });
 
-  it('fails the check when it is broken, so the check above means something', () => {
+  it('when it is broken, then it fails the check, so the check above means something', () => {
     const { status } = haproxyCheck({ APP1_ADDR: 'not an address:port:at all' });
     expect(status).not.toBe(0);
   });

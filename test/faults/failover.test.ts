@@ -189,17 +189,19 @@ describe('failover under load (a primary, a replica and three sentinels)', () =>
   // failoverUnderLoad has also checked that each instance sold again after the promotion
   it.each([
     {
-      name: 'without WAIT, then stock = final + orders still holds, and what was lost is reported',
+      situation: 'without WAIT',
+      outcome: 'stock = final + orders still holds, and what was lost is reported',
       figuresAs: 'failover-without-wait',
       slowSentinelMs: 0,
     },
     {
-      name: 'when the sentinel asked first is slow to answer, then every instance still finds the new primary',
+      situation: 'when the sentinel asked first is slow to answer',
+      outcome: 'every instance still finds the new primary',
       figuresAs: 'failover-slow-sentinel',
       slowSentinelMs: 1_000,
     },
   ])(
-    '$name',
+    '$situation, then $outcome',
     async ({ figuresAs, slowSentinelMs }) => {
       const { state, figures, keysInLog, buyers } = await failoverUnderLoad(0, { slowSentinelMs });
       recordFigures(figuresAs, figures);

@@ -97,7 +97,7 @@ export function describePurchaseInvariants(
       return skus;
     }
 
-    it('picks SKUs whose keys land on different shards, each SKU entirely on one', async () => {
+    it('when SKUs are picked for every shard, then their keys land on different shards, each SKU entirely on one', async () => {
       const skus = await productsOnEveryShard(1);
       const shards = await Promise.all(skus.map((sku) => topology.shardOf(sku)));
       expect(new Set(shards).size).toBe(topology.shards);
@@ -272,7 +272,7 @@ export function describePurchaseInvariants(
       expect(await readSkuState(redis, skus[0] ?? '')).toMatchObject({ stock: 7, stocked: 7, orders: [] });
     });
 
-    it('never received a CROSSSLOT, and no command the service sent was refused or failed', async () => {
+    it('when the tests above have run, then the store never received a CROSSSLOT, and no command the service sent was refused or failed', async () => {
       expect(await errorReplies(topology.primaryPorts, 'CROSSSLOT')).toBe(0);
       const stats = await onEachPrimary(topology.primaryPorts, (node) => node.info('commandstats'));
       const refused = stats.flatMap((info) =>

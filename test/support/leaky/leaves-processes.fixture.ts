@@ -16,7 +16,7 @@ describe('a suite that fails half-way through starting its processes', () => {
     throw new Error('haproxy is not installed');
   });
 
-  it('never gets here', () => {
+  it('when its beforeAll has failed, then it never gets here', () => {
     expect(true).toBe(true);
   });
 });
