@@ -5,6 +5,7 @@ import { productInputSchema } from '../domain/product-input';
 import { skuSchema } from '../domain/sku';
 import type { ProductInput, PurchaseRequest } from '../domain/types';
 import { wholeNumber } from '../whole-number';
+import type { WithBody } from './middleware/read-json-body';
 
 /**
  * Request schemas, built once when the app is created (never per request). Objects are strict: an unknown
@@ -17,9 +18,11 @@ const DEFAULT_PAGE = 50;
 const printable = z.string().regex(/^[\x20-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters');
 
 export interface Validators {
-  purchase(req: Request): PurchaseRequest;
-  /** the same, from a body already parsed and the Idempotency-Key header's value */
-  purchaseOf(body: unknown, idempotencyKey: unknown): PurchaseRequest;
+  /**
+   * The purchase a request names (its body and Idempotency-Key), or the 400 it earns. Parsed once per
+   * request: the sold-out refusal, the rate limits and the route all ask, and get the same answer.
+   */
+  purchase(req: WithBody): PurchaseRequest;
   skuQuery(req: Request): string;
   resetQuery(req: Request): { sku: string; amount: number };
   skuParam(value: unknown): string;
@@ -98,9 +101,23 @@ export function createValidators(options: SchemaOptions): Validators {
     };
   };
 
+  const parsed = new WeakMap<WithBody, PurchaseRequest | AppError>();
+
   return {
-    purchase: (req) => purchaseOf(req.body, req.get('idempotency-key')),
-    purchaseOf,
+    purchase: (req) => {
+      let purchase = parsed.get(req);
+      if (purchase === undefined) {
+        try {
+          purchase = purchaseOf(req.body, req.headers['idempotency-key']);
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          purchase = error;
+        }
+        parsed.set(req, purchase);
+      }
+      if (purchase instanceof AppError) throw purchase;
+      return purchase;
+    },
     skuQuery: (req) => check(skuQuery, req.query, 'query').sku,
     resetQuery: (req) => check(resetQuery, req.query, 'query'),
     skuParam: (value) => check(schemas.sku, value, 'path.sku'),

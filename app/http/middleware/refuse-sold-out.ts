@@ -35,9 +35,7 @@ export function refuseSoldOut(
     }
     let refusal;
     try {
-      refusal = purchases.refusalWithoutStore(
-        validators.purchaseOf(req.body, req.headers['idempotency-key']),
-      );
+      refusal = purchases.refusalWithoutStore(validators.purchase(req));
     } catch {
       next(); // not a valid purchase: the route answers it, with the full 400
       return;
