@@ -50,6 +50,29 @@ function checkUrl(value: string): string | undefined {
   }
 }
 
+/** a SKU option's check: the domain's own pattern */
+export const checkSku = (value: string): string | undefined =>
+  SKU_PATTERN.test(value) ? undefined : `must match ${SKU_PATTERN.source}`;
+
+/** the deployment a command measures, for every command that measures one */
+export const TARGET_OPTION: OptionSpec = {
+  name: 'target',
+  aliases: ['url'],
+  type: 'string',
+  placeholder: 'URL',
+  validate: checkUrl,
+  help: 'base URL of the service or its load balancer (required)',
+};
+
+export const ADMIN_TOKEN_OPTION: OptionSpec = {
+  name: 'admin-token',
+  type: 'string',
+  env: 'ADMIN_TOKEN',
+  placeholder: 'TOKEN',
+  defaultLabel: 'none',
+  help: 'bearer token for POST /stock/reset',
+};
+
 /**
  * The options both CLIs share. Defaults are the demo's, tuned so that on a laptop the unsafe endpoint
  * oversells every time and the whole run takes seconds (docs/demo.md).
@@ -69,7 +92,7 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     default: 'flash-sale-demo',
     placeholder: 'SKU',
-    validate: (value) => (SKU_PATTERN.test(value) ? undefined : `must match ${SKU_PATTERN.source}`),
+    validate: checkSku,
     help: 'the product every purchase targets; reset to --stock before each run',
   },
   {
@@ -148,23 +171,9 @@ export const SHARED_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const ATTACK_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: 'target',
-    aliases: ['url'],
-    type: 'string',
-    placeholder: 'URL',
-    validate: checkUrl,
-    help: 'base URL of the service or its load balancer (required)',
-  },
+  TARGET_OPTION,
   ...SHARED_OPTIONS.slice(0, -1),
-  {
-    name: 'admin-token',
-    type: 'string',
-    env: 'ADMIN_TOKEN',
-    placeholder: 'TOKEN',
-    defaultLabel: 'none',
-    help: 'bearer token for POST /stock/reset',
-  },
+  ADMIN_TOKEN_OPTION,
   ...SHARED_OPTIONS.slice(-1),
 ];
 

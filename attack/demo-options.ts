@@ -20,17 +20,20 @@ export const DEFAULT_WARMUP = 1000;
 export const FAILOVER_JSON_FILE = 'reports/failover.json';
 export const FAILOVER_REPORT_FILE = 'reports/failover.html';
 
+/** the local fleet's size, for every command that starts one */
+export const INSTANCES_OPTION: OptionSpec = {
+  name: 'instances',
+  aliases: ['i'],
+  type: 'integer',
+  default: 2,
+  min: 1,
+  max: 64,
+  help: 'service instances sharing one port (node:cluster workers)',
+};
+
 /** The attack's options (no target: the demo starts its own fleet), plus how to run that fleet. */
 export const DEMO_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: 'instances',
-    aliases: ['i'],
-    type: 'integer',
-    default: 2,
-    min: 1,
-    max: 64,
-    help: 'service instances sharing one port (node:cluster workers)',
-  },
+  INSTANCES_OPTION,
   {
     name: 'unsafe-delay-ms',
     type: 'integer',

@@ -1,6 +1,7 @@
 import { UsageError, formatHelp, parseOptions } from '../cli-options';
 import type { OptionSpec, OptionValue } from '../cli-options';
-import { SKU_PATTERN } from '../../app/domain/sku';
+import { ADMIN_TOKEN_OPTION, TARGET_OPTION, checkSku } from '../attack-options';
+import { INSTANCES_OPTION } from '../demo-options';
 
 /** `--bots N --buyers M` turns either command (attack, demo) into a fairness run. */
 export function isFairnessRun(argv: readonly string[]): boolean {
@@ -53,7 +54,7 @@ const CLIENTS: readonly OptionSpec[] = [
     type: 'string',
     default: 'flash-sale-fairness',
     placeholder: 'SKU',
-    validate: (value) => (SKU_PATTERN.test(value) ? undefined : 'must match ^[A-Za-z0-9._-]{1,64}$'),
+    validate: checkSku,
     help: 'the product on sale; reset to --stock before each round',
   },
   { name: 'tries', type: 'integer', default: 3, min: 1, max: 100, help: "a buyer's attempts at most" },
@@ -92,34 +93,10 @@ const CLIENTS: readonly OptionSpec[] = [
   },
 ];
 
-const TARGET: readonly OptionSpec[] = [
-  {
-    name: 'target',
-    aliases: ['url'],
-    type: 'string',
-    placeholder: 'URL',
-    help: 'base URL of the service or its load balancer (required)',
-  },
-  {
-    name: 'admin-token',
-    type: 'string',
-    env: 'ADMIN_TOKEN',
-    placeholder: 'TOKEN',
-    defaultLabel: 'none',
-    help: 'bearer token for POST /stock/reset',
-  },
-];
+const TARGET: readonly OptionSpec[] = [TARGET_OPTION, ADMIN_TOKEN_OPTION];
 
 const FLEET: readonly OptionSpec[] = [
-  {
-    name: 'instances',
-    aliases: ['i'],
-    type: 'integer',
-    default: 2,
-    min: 1,
-    max: 64,
-    help: 'service instances',
-  },
+  INSTANCES_OPTION,
   {
     name: 'limits',
     type: 'choice',
