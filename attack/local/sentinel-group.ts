@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 import { REDIS_SERVER_BINARY, startRedis, waitForPing } from './redis-server';
 import type { LocalRedis } from './redis-server';
+import { stoppable } from './server-process';
 import { withRedis } from './with-redis';
 
 export const SENTINEL_MASTER_NAME = 'mymaster';
@@ -72,14 +73,11 @@ async function startSentinel(primaryPort: number): Promise<LocalSentinel> {
     ].join('\n'),
   );
   const child = spawn(REDIS_SERVER_BINARY, [conf, '--sentinel'], { stdio: 'ignore' });
-  const exited = once(child, 'exit');
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
+  // SIGKILL, even to stop: a sentinel keeps nothing worth a clean shutdown
+  const server = stoppable(child, once(child, 'exit'), 'SIGKILL', () => {
     rmSync(dir, { recursive: true, force: true });
-  };
+  });
+  const stop = (): Promise<void> => server.stop();
   try {
     await waitForPing(port);
   } catch (error) {
