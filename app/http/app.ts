@@ -26,7 +26,7 @@ import type { Readiness } from './routes/operations-routes';
 import { purchaseRoutes } from './routes/purchase-routes';
 import { referenceRoutes } from './routes/reference-routes';
 import { createValidators, requestSchemas } from './validation';
-import type { Validators } from './validation';
+import type { RequestSchemas, Validators } from './validation';
 
 export interface AppDependencies {
   readonly config: Config;
@@ -52,7 +52,8 @@ const BODY_LIMIT = 4096;
  */
 export function createApp(deps: AppDependencies): RequestListener {
   const { config, logger, metrics } = deps;
-  const validators = createValidators(config);
+  const schemas = requestSchemas(config);
+  const validators = createValidators(config, schemas);
   const observer = observeRequests(logger, metrics, {
     ...config,
     isDraining: () => deps.readiness.isDraining(),
@@ -67,10 +68,10 @@ export function createApp(deps: AppDependencies): RequestListener {
     readJsonBody({ limit: BODY_LIMIT }),
     refuseSoldOut(deps.purchases, validators, metrics, observer.answeredOn),
   ];
-  return requestPipeline(parts, routes(deps, validators), answerError(logger, metrics));
+  return requestPipeline(parts, routes(deps, validators, schemas), answerError(logger, metrics));
 }
 
-function routes(deps: AppDependencies, validators: Validators): Express {
+function routes(deps: AppDependencies, validators: Validators, schemas: RequestSchemas): Express {
   const { config, logger, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -97,7 +98,6 @@ function routes(deps: AppDependencies, validators: Validators): Express {
     catalogueRoutes(deps.catalogue, validators, adminAuth(config.adminToken), adminCheck(config.adminToken)),
   );
 
-  const schemas = requestSchemas(config);
   app.use(referenceRoutes(openApiDocument(schemas)));
   app.use(methodNotAllowed(operations(schemas)));
   app.use(notFound());

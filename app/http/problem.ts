@@ -1,9 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { problemType } from './openapi/problem-types';
+import { pathOf } from './request-pipeline';
 import type { PartFailed } from './request-pipeline';
 import { isDatabaseUnavailable } from '../postgres/errors';
 import { isOutOfMemory, isStoreUnavailable } from '../redis/errors';
@@ -91,9 +92,6 @@ export function notFound(): RequestHandler {
   };
 }
 
-/** the path of a request, without its query: what a log line names */
-const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?', 1)[0] ?? '/';
-
 /**
  * The one place an error becomes a response, in front of the routes (a part of the request pipeline
  * failed) or behind them. A stack trace never reaches a client. An error after the answer began cannot
@@ -102,7 +100,10 @@ const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?', 1)[
 export function answerError(logger: Logger, metrics: Metrics): PartFailed {
   return (error, req, res) => {
     if (res.headersSent) {
-      logger.error({ err: error, method: req.method, route: pathOf(req) }, 'error after the answer began');
+      logger.error(
+        { err: error, method: req.method, route: pathOf(req.url) },
+        'error after the answer began',
+      );
       res.destroy();
       return;
     }
@@ -118,7 +119,7 @@ export function answerError(logger: Logger, metrics: Metrics): PartFailed {
     if (isStoreUnavailable(error)) {
       // The outage itself is logged once by the Redis client; per request it is only counted.
       metrics.redisError('unavailable');
-      logger.debug({ err: error, route: pathOf(req) }, 'redis unavailable');
+      logger.debug({ err: error, route: pathOf(req.url) }, 'redis unavailable');
       sendProblem(
         res,
         new AppError('store_unavailable', 'the inventory store is unreachable; retry shortly'),
@@ -136,12 +137,12 @@ export function answerError(logger: Logger, metrics: Metrics): PartFailed {
       return;
     }
     if (isDatabaseUnavailable(error)) {
-      logger.debug({ route: pathOf(req) }, 'postgres unavailable');
+      logger.debug({ route: pathOf(req.url) }, 'postgres unavailable');
       sendProblem(res, new AppError('store_unavailable', 'the order archive is unreachable; retry shortly'));
       return;
     }
     if (error instanceof Error && error.name === 'ReplyError') metrics.redisError('reply');
-    logger.error({ err: error, method: req.method, route: pathOf(req) }, 'unhandled error');
+    logger.error({ err: error, method: req.method, route: pathOf(req.url) }, 'unhandled error');
     sendProblem(res, new AppError('internal_error', 'something went wrong on our side'));
   };
 }

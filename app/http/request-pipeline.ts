@@ -1,5 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
+/** a request's path without its query string */
+export const pathOf = (url: string | undefined): string => (url ?? '/').split('?', 1)[0] ?? '/';
+
 /** What a part calls when it is done: with nothing to go on, with an error for the error handler. */
 export type Next = (error?: unknown) => void;
 

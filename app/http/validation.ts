@@ -86,8 +86,11 @@ export function requestSchemas(options: SchemaOptions) {
 
 export type RequestSchemas = ReturnType<typeof requestSchemas>;
 
-export function createValidators(options: SchemaOptions): Validators {
-  const schemas = requestSchemas(options);
+/** `schemas`: the ones the OpenAPI document is built from, so that what is checked is what is documented */
+export function createValidators(
+  options: SchemaOptions,
+  schemas: RequestSchemas = requestSchemas(options),
+): Validators {
   const { purchaseBody, idempotencyKey, skuQuery, resetQuery, productPage } = schemas;
 
   const purchaseOf = (rawBody: unknown, rawKey: unknown): PurchaseRequest => {

@@ -1,14 +1,13 @@
 import type { PurchaseService } from '../../domain/purchase';
 import type { Metrics } from '../../observability/metrics';
 import { refusePurchase } from '../purchase-refusal';
+import { pathOf } from '../request-pipeline';
 import type { RequestPart } from '../request-pipeline';
 import type { Validators } from '../validation';
 import type { WithBody } from './read-json-body';
 
 /** the one route this part answers for, as the request path and as the metrics label */
 const SAFE_PURCHASE = '/purchase/safe';
-
-const pathOf = (url: string | undefined): string | undefined => url?.split('?', 1)[0];
 
 /**
  * The last part before the routes: a safe purchase of a SKU this process has marked sold out is refused
