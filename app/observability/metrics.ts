@@ -1,5 +1,9 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** the two per-request metrics, by name: service-figures.ts reads them back from the registry */
+export const PURCHASES_METRIC = 'flashsale_purchases_total';
+export const HTTP_DURATION_METRIC = 'flashsale_http_request_duration_seconds';
+
 /**
  * Prometheus metrics, prom-client's own types in one registry. The two metrics recorded on every request
  * (latency by route and status, purchases by method and outcome) keep the label child of each combination
@@ -10,14 +14,14 @@ export class Metrics {
   readonly registry = new Registry();
 
   private readonly purchases = new Counter({
-    name: 'flashsale_purchases_total',
+    name: PURCHASES_METRIC,
     help: 'Purchase attempts by method (safe, unsafe) and outcome (ok, replayed, sold_out, ...)',
     labelNames: ['method', 'outcome'] as const,
     registers: [this.registry],
   });
 
   private readonly httpDuration = new Histogram({
-    name: 'flashsale_http_request_duration_seconds',
+    name: HTTP_DURATION_METRIC,
     help: 'HTTP request latency by route and status code',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     labelNames: ['route', 'status'] as const,

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { HTTP_DURATION_METRIC, PURCHASES_METRIC } from './metrics';
 
 /**
  * The service's own figures for CloudWatch, in its embedded metric format (EMF): once per interval, one
@@ -28,9 +29,6 @@ export const SERVICE_FIGURES = {
   latencyP50: 'PurchaseLatencyP50',
   latencyP99: 'PurchaseLatencyP99',
 } as const;
-
-const PURCHASES = 'flashsale_purchases_total';
-const DURATION = 'flashsale_http_request_duration_seconds';
 
 interface Sample {
   readonly labels: Partial<Record<string, string | number>>;
@@ -109,7 +107,10 @@ export function startServiceFigures(options: ServiceFiguresOptions): ServiceFigu
   };
 
   const publish = async (): Promise<void> => {
-    const [purchaseSamples, durationSamples] = await Promise.all([read(PURCHASES), read(DURATION)]);
+    const [purchaseSamples, durationSamples] = await Promise.all([
+      read(PURCHASES_METRIC),
+      read(HTTP_DURATION_METRIC),
+    ]);
 
     const byOutcome = new Map<string, number>();
     for (const sample of purchaseSamples) {
@@ -132,8 +133,8 @@ export function startServiceFigures(options: ServiceFiguresOptions): ServiceFigu
     for (const sample of durationSamples) {
       const route = String(sample.labels.route);
       const key = `${route} ${String(sample.labels.status)}`;
-      if (sample.metricName === `${DURATION}_count`) requestCounts.set(key, sample.value);
-      else if (sample.metricName === `${DURATION}_bucket` && route.startsWith('/purchase/')) {
+      if (sample.metricName === `${HTTP_DURATION_METRIC}_count`) requestCounts.set(key, sample.value);
+      else if (sample.metricName === `${HTTP_DURATION_METRIC}_bucket` && route.startsWith('/purchase/')) {
         purchaseBuckets.set(`${key} ${String(sample.labels.le)}`, sample.value);
       }
     }
