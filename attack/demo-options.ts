@@ -17,7 +17,7 @@ export interface DemoOptions extends AttackSettings {
 export const DEFAULT_JSON_FILE = 'reports/demo.json';
 export const DEFAULT_REPORT_FILE = 'reports/demo.html';
 export const DEFAULT_WARMUP = 1000;
-export const FAILOVER_JSON_FILE = 'reports/failover.json';
+const FAILOVER_JSON_FILE = 'reports/failover.json';
 export const FAILOVER_REPORT_FILE = 'reports/failover.html';
 
 /** the local fleet's size, for every command that starts one */

@@ -37,7 +37,7 @@ export interface RunProgress {
 }
 
 /** how many of the latest answers the live latency percentiles cover */
-export const RECENT_ANSWERS = 1000;
+const RECENT_ANSWERS = 1000;
 
 export interface RunHooks {
   /** called about ten times a second while the run fires */

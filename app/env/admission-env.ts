@@ -19,7 +19,7 @@ export const admissionEnvShape = {
  * room for retries after a 503 while holding a script loop to one attempt every six seconds. Many buyers
  * can share an address (an office, a mobile carrier's NAT), so the per-address limit is ten times higher.
  */
-export const PRODUCTION_LIMITS = { perUser: 10, perIp: 100, windowMs: 60_000 } as const;
+const PRODUCTION_LIMITS = { perUser: 10, perIp: 100, windowMs: 60_000 } as const;
 
 export interface AdmissionSettings {
   /** purchase attempts a buyer (the body's userId) may make per window, fleet wide; 0: no limit */

@@ -47,7 +47,7 @@ const EXPORT_BENCH_OPTIONS: readonly OptionSpec[] = [
   { name: 'help', aliases: ['h'], type: 'flag', help: 'show this help' },
 ];
 
-export function exportBenchHelp(): string {
+function exportBenchHelp(): string {
   return formatHelp('Usage: npm run bench:export -- [options]', EXPORT_BENCH_OPTIONS);
 }
 

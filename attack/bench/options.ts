@@ -13,7 +13,7 @@ export interface BenchOptions {
   readonly help: boolean;
 }
 
-export const BENCH_OPTIONS: readonly OptionSpec[] = [
+const BENCH_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'rounds',
     aliases: ['r'],

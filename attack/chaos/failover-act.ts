@@ -20,7 +20,7 @@ import type { Storm } from './failover-storm';
  */
 export const WAIT_SETTINGS = [0, 1] as const;
 /** enough that the storm never sells out: the act is about the failover, not the sell-out */
-export const FAILOVER_STOCK = 1_000_000;
+const FAILOVER_STOCK = 1_000_000;
 /** the storm runs this long on a healthy primary first */
 const KILL_AFTER_MS = 3_000;
 /**

@@ -61,7 +61,7 @@ export interface StormAnswer {
   readonly instance: string;
 }
 
-export const TIMELINE_BUCKET_MS = 250;
+const TIMELINE_BUCKET_MS = 250;
 
 export function timelineOf(answers: readonly StormAnswer[], durationMs: number): FailoverTimeline {
   const size = Math.max(1, Math.ceil(durationMs / TIMELINE_BUCKET_MS));

@@ -24,7 +24,7 @@ export interface SessionObserver {
 }
 
 /** at most this often a screen goes out while a run fires: four a second reads as live */
-export const PUBLISH_EVERY_MS = 250;
+const PUBLISH_EVERY_MS = 250;
 
 /** Turns a storm's progress into screens for the live page. */
 export function stormFeed(

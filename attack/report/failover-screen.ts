@@ -10,7 +10,7 @@ import type { Tone } from './first-screen';
  * figures that matter as big numbers, and the storm as a timeline (sales and 503s per quarter second)
  * with the kill and the promotion marked.
  */
-export const WHAT_WAIT_DOES: Record<number, string> = {
+const WHAT_WAIT_DOES: Record<number, string> = {
   0: 'a purchase is answered 200 as soon as the primary has it',
   1: 'a purchase is answered 200 once a replica holds it too (WAIT)',
 };
@@ -38,7 +38,7 @@ const plotW = W - M.left - M.right;
 const plotH = H - M.top - M.bottom;
 
 /** sales and 503s per bucket as stacked bars, with the kill, the promotion and the recovery marked */
-export function failoverTimeline(run: FailoverRun): string {
+function failoverTimeline(run: FailoverRun): string {
   const { bucketMs, ok, unavailable, other } = run.timeline;
   const perSecond = 1000 / bucketMs;
   const totals = ok.map((count, i) => count + (unavailable[i] ?? 0) + (other[i] ?? 0));
@@ -98,7 +98,7 @@ function badge(card: FailoverCard): string {
     : '<span class="badge good">✓ NOTHING LOST</span>';
 }
 
-export function renderFailoverCard(card: FailoverCard): string {
+function renderFailoverCard(card: FailoverCard): string {
   const run = card.run;
   const done = card.state === 'done';
   const tone = done && run ? (run.lostAcknowledged === 0 && run.oversold === 0 ? 'good' : 'bad') : 'plain';
@@ -146,7 +146,7 @@ export function renderFailoverCard(card: FailoverCard): string {
   );
 }
 
-export const FAILOVER_TITLE = 'Failover: the Redis primary killed mid-sale';
+const FAILOVER_TITLE = 'Failover: the Redis primary killed mid-sale';
 
 export function failoverMeta(instances: number, connections: number, replicationCutMs: number): string {
   return (

@@ -97,7 +97,7 @@ function instances(counts: Readonly<Record<string, number>>): string {
   return entries.map(([name, count]) => `${escapeHtml(name)} ${number(count)}`).join(' · ');
 }
 
-export function renderCard(card: EndpointCard): string {
+function renderCard(card: EndpointCard): string {
   const tone = card.state === 'done' && card.verdict ? (card.verdict.held ? 'good' : 'bad') : 'plain';
   const { p50, p95, p99 } = card.latencyMs;
   return (
@@ -174,7 +174,7 @@ export function reportTitle(report: Pick<AttackReport, 'sku' | 'stock' | 'reques
   return `Flash sale: ${report.stock} in stock, ${report.requests} buyers per endpoint`;
 }
 
-export function reportMeta(report: AttackReport): string {
+function reportMeta(report: AttackReport): string {
   const fleet = report.fleet
     ? ` · ${report.fleet.instances} instances, UNSAFE_DELAY_MS=${report.fleet.unsafeDelayMs}`
     : '';
