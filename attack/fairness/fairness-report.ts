@@ -3,6 +3,8 @@ import type { RoundResult } from './fairness-round';
 export interface LabelledRound {
   /** e.g. "limits off", "limits on (1 per buyer, 10 per address, per 60 s)", "as deployed" */
   readonly label: string;
+  /** run with the service's rate limits on: the round the verdict is taken from */
+  readonly limited: boolean;
   readonly result: RoundResult;
 }
 
