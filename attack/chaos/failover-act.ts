@@ -11,6 +11,7 @@ import { failoverFigures } from './failover-result';
 import type { FailoverReport, FailoverRun } from './failover-result';
 import { startStorm } from './failover-storm';
 import type { Storm } from './failover-storm';
+import { secondsText } from '../report/failover-screen';
 
 /**
  * `npm run demo -- --chaos failover`: the safe storm against a primary, a replica and three sentinels
@@ -53,8 +54,6 @@ export interface FailoverActOptions {
   readonly signal?: AbortSignal;
   readonly observer?: FailoverObserver;
 }
-
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 /** the figures so far: every 200 counted as in the log until the log is read at the end */
 function partial(waitReplicas: number, storm: Storm, kill: KillTimes): FailoverRun {
@@ -115,11 +114,11 @@ async function oneRun(waitReplicas: number, options: FailoverActOptions): Promis
       const formerPort = group.primary.port;
       group.primary.process.kill('SIGKILL');
       kill.killedAtMs = storm.elapsedMs();
-      options.say(`${label}: primary killed (SIGKILL) ${seconds(kill.killedAtMs)} into the storm`);
+      options.say(`${label}: primary killed (SIGKILL) ${secondsText(kill.killedAtMs)} into the storm`);
       newPort = await group.waitForFailover(formerPort);
       kill.promotedAtMs = storm.elapsedMs();
       options.say(
-        `${label}: the sentinels promoted the replica ${seconds(kill.promotedAtMs - kill.killedAtMs)} later`,
+        `${label}: the sentinels promoted the replica ${secondsText(kill.promotedAtMs - kill.killedAtMs)} later`,
       );
       await group.reviveFormerPrimary(newPort);
       const until = Date.now() + RECOVERY_LIMIT_MS;
@@ -134,8 +133,8 @@ async function oneRun(waitReplicas: number, options: FailoverActOptions): Promis
       const recovered = partial(waitReplicas, storm, kill).recoveredAtMs;
       options.say(
         recovered === null
-          ? `${label}: no sale came back within ${seconds(RECOVERY_LIMIT_MS)}`
-          : `${label}: sales back ${seconds(recovered - killedAt)} after the kill`,
+          ? `${label}: no sale came back within ${secondsText(RECOVERY_LIMIT_MS)}`
+          : `${label}: sales back ${secondsText(recovered - killedAt)} after the kill`,
       );
       if (recovered !== null) await sleep(AFTER_RECOVERY_MS, undefined, { signal: options.signal });
     } finally {

@@ -2,8 +2,7 @@ import type { FailoverReport, FailoverRun } from '../chaos/failover-result';
 import { failoverHeld } from '../chaos/failover-result';
 import { COLORS, fmt, niceCeiling, timeTicks, yAxis } from './charts';
 import { escapeHtml } from './escape-html';
-import { SCREEN_STYLE } from './first-screen';
-import type { Tone } from './first-screen';
+import { SCREEN_STYLE, figure, number } from './first-screen';
 
 /**
  * The failover act's screen, live and in its report: one card per REDIS_WAIT_REPLICAS setting with the
@@ -21,15 +20,8 @@ export interface FailoverCard {
   readonly run?: FailoverRun;
 }
 
-const number = (value: number): string => value.toLocaleString('en-US');
-const secondsText = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
-
-function figure(label: string, value: string, tone: Tone, note: string, id: string): string {
-  return (
-    `<div class="figure ${tone}" data-figure="${id}"><div class="label">${escapeHtml(label)}</div>` +
-    `<div class="value">${escapeHtml(value)}</div><div class="note">${escapeHtml(note)}</div></div>`
-  );
-}
+/** a duration from afar: seconds, one decimal */
+export const secondsText = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 const W = 640;
 const H = 250;

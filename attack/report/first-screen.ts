@@ -45,11 +45,12 @@ export interface Screen {
   readonly sales: readonly SalesSeries[];
 }
 
-const number = (value: number): string => value.toLocaleString('en-US');
+export const number = (value: number): string => value.toLocaleString('en-US');
 /** whole milliseconds read better from afar; below 10 one decimal still says something */
 const ms = (value: number): string => (value < 10 ? value.toFixed(1) : number(Math.round(value)));
 
-function figure(label: string, value: string, tone: Tone, note: string, id: string): string {
+/** one figure of a card: its label, its value, coloured by `tone`, and a note under it */
+export function figure(label: string, value: string, tone: Tone, note: string, id: string): string {
   return (
     `<div class="figure ${tone}" data-figure="${id}"><div class="label">${escapeHtml(label)}</div>` +
     `<div class="value">${escapeHtml(value)}</div><div class="note">${escapeHtml(note)}</div></div>`
