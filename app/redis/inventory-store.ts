@@ -5,7 +5,7 @@ import type {
   StoredProduct,
 } from '../domain/inventory-store';
 import type { OrderRecord, ProductInput, PurchaseMethod } from '../domain/types';
-import { decodeAnswer } from './idempotent-answer';
+import { readIdempotentAnswer } from './idempotent-answer';
 import { catalogueKey, legacyCatalogueKey, restockChannel, skuKeys } from './keys';
 import { sameToken, toOrderRecord } from './order-entry';
 import { sendOnce } from './send-once';
@@ -174,8 +174,7 @@ export class RedisInventoryStore implements InventoryStore {
     return sameToken(order.token, token) ? order : null;
   }
 
-  async readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null> {
-    const stored = await this.redis.hget(skuKeys(sku).idempotency, key);
-    return stored === null ? null : decodeAnswer(stored);
+  readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null> {
+    return readIdempotentAnswer(this.redis, sku, key);
   }
 }

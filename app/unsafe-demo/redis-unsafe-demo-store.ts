@@ -1,6 +1,6 @@
 import type { IdempotentAnswer } from '../domain/inventory-store';
 import type { PurchaseMethod } from '../domain/types';
-import { decodeAnswer, encodeAnswer } from '../redis/idempotent-answer';
+import { encodeAnswer, readIdempotentAnswer } from '../redis/idempotent-answer';
 import { toInt } from '../redis/inventory-store';
 import { skuKeys } from '../redis/keys';
 import { orderFields } from '../redis/order-entry';
@@ -24,9 +24,8 @@ export class RedisUnsafeDemoStore implements UnsafeDemoStore {
     return toInt((await this.redis.hget(skuKeys(sku).buyers, userId)) ?? undefined);
   }
 
-  async readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null> {
-    const stored = await this.redis.hget(skuKeys(sku).idempotency, key);
-    return stored === null ? null : decodeAnswer(stored);
+  readIdempotentAnswer(sku: string, key: string): Promise<IdempotentAnswer | null> {
+    return readIdempotentAnswer(this.redis, sku, key);
   }
 
   async writeStock(sku: string, stock: number): Promise<void> {
