@@ -74,7 +74,9 @@ describe('the fairness mode of attack and demo', () => {
       expect(result.fairShare).toBeCloseTo(5 / 8);
       expect(result.buyersShare).toBeGreaterThanOrEqual(result.fairShare);
       expect(result.bots.statuses['429']).toBeGreaterThan(0);
-      expect(fairnessTable([{ label: 'limits on', limited: true, result }])).toMatch(/^limits on .* 5 \/ 5 /m);
+      expect(fairnessTable([{ label: 'limits on', limited: true, result }])).toMatch(
+        /^limits on .* 5 \/ 5 /m,
+      );
     });
   });
 });
