@@ -27,7 +27,8 @@ export interface Session {
   readonly exitCode: number;
 }
 
-function writeFile(file: string, content: string): void {
+/** writes a report file, making its folder (reports/) first */
+export function writeFile(file: string, content: string): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, content);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { DemoOptions } from '../demo-options';
@@ -7,17 +7,13 @@ import { failoverFeed } from '../live/failover-feed';
 import type { LiveServer } from '../live/live-server';
 import { formatFailoverTable, renderFailoverReport } from '../report/failover-screen';
 import { EXIT } from '../run-session';
+import { writeFile } from '../run-session';
 import type { Io } from '../run-session';
 import { REPLICATION_CUT_MS, WAIT_SETTINGS, runFailoverAct } from './failover-act';
 import { failoverHeld } from './failover-result';
 
 /** the act's storm: enough connections to keep every instance busy, few enough for a laptop */
 const MAX_CONNECTIONS = 32;
-
-function writeFile(file: string, content: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, content);
-}
 
 /**
  * `npm run demo -- --chaos failover`: the act, its table on the terminal, its JSON and its report.

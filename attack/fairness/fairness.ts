@@ -1,10 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../cli-options';
 import { startFleet } from '../local/fleet';
 import { hasRedisServer, startRedis } from '../local/redis-server';
-import { EXIT, interruptOnSigint } from '../run-session';
+import { EXIT, interruptOnSigint, writeFile } from '../run-session';
 import type { Io } from '../run-session';
 import { TargetError, checkReachable } from '../service-client';
 import { fairnessHelp, parseFairnessArgs } from './fairness-options';
@@ -50,8 +48,7 @@ export async function mainFairness(
         : await measureLocal(options, io, interrupt.signal);
     if (interrupt.signal.aborted) return EXIT.interrupted;
     io.stdout.write(fairnessTable(rounds));
-    mkdirSync(dirname(options.jsonFile), { recursive: true });
-    writeFileSync(
+    writeFile(
       options.jsonFile,
       `${JSON.stringify({ options: { ...options, adminToken: undefined }, rounds }, null, 2)}\n`,
     );
